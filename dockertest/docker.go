@@ -71,4 +71,3 @@ func fromDocker(ctx context.Context, opts Options) (*Broker, string) {
 	sharedDocker.close = func() error { return pool.Purge(res) }
 	return b, ""
 }
-
