@@ -1,0 +1,127 @@
+package stargate
+
+import (
+	"context"
+	"sync"
+)
+
+// SendFuture is the outcome of one Producer.Send. It completes exactly once:
+// with the MessageID the broker assigned, with the server's *SendError, with
+// ErrSendTimeout, or with ErrClosed when the producer is closed first.
+//
+// Its methods are safe for concurrent use; Wait may be called any number of
+// times and returns the same result each time.
+type SendFuture struct {
+	done chan struct{}
+	id   MessageID
+	err  error
+	once sync.Once
+
+	// producer bookkeeping, guarded by the producer's pending lock; msg is
+	// cleared when the future leaves the pending set, to let the payload go
+	msg      Message
+	size     int64
+	ctxID    uint64
+	deadline int64 // unix nanos after which the client gives up; 0 = never
+}
+
+// Done returns a channel that is closed when the future completes, for use
+// in select statements.
+func (f *SendFuture) Done() <-chan struct{} { return f.done }
+
+// Wait blocks until the future completes and returns the message's ID or
+// the error. Wait always returns: every future completes on
+// acknowledgement, error, send timeout or Close.
+func (f *SendFuture) Wait() (MessageID, error) {
+	<-f.done
+	return f.id, f.err
+}
+
+// Result returns the ID and error if the future has completed, and ok
+// false (without blocking) if it has not.
+func (f *SendFuture) Result() (id MessageID, err error, ok bool) {
+	select {
+	case <-f.done:
+		return f.id, f.err, true
+	default:
+		return MessageID{}, nil, false
+	}
+}
+
+func (f *SendFuture) complete(id MessageID, err error) bool {
+	done := false
+	f.once.Do(func() {
+		f.id, f.err = id, err
+		close(f.done)
+		done = true
+	})
+	return done
+}
+
+// failedFuture returns an already completed future.
+func failedFuture(err error) *SendFuture {
+	f := &SendFuture{done: make(chan struct{})}
+	f.complete(MessageID{}, err)
+	return f
+}
+
+// acker is what a delivered Message points to: the consumer and the socket
+// that delivered it. Acknowledgements must go back on that socket, with the
+// ID string exactly as received (pulsar-websocket-protocol.md §5.4).
+type acker struct {
+	c *Consumer // nil for a Reader's messages
+	s *sock
+}
+
+// Ack acknowledges the message to the consumer that delivered it, on the
+// connection that delivered it. It is safe from any goroutine, also after
+// the loop body that got the message has returned; ctx bounds the write.
+//
+// Ack returns ErrInvalidMessage for a message not delivered by a Consumer
+// (the zero Message, a hand-built one, or one from a Reader, whose flow
+// control is automatic) and ErrClosed after the consumer was closed. If the
+// connection that delivered the message has since been lost, the broker
+// redelivers the message to the subscription and Ack returns nil without
+// sending anything: acknowledgements are at-least-once.
+func (m Message) Ack(ctx context.Context) error {
+	return m.settle(ctx, false)
+}
+
+// Nack asks for the message to be redelivered after the consumer's
+// NackRedeliveryDelay, with its RedeliveryCount incremented. It follows the
+// rules of Ack.
+func (m Message) Nack(ctx context.Context) error {
+	return m.settle(ctx, true)
+}
+
+func (m Message) settle(ctx context.Context, nack bool) error {
+	a := m.ack
+	if a == nil || a.c == nil || m.ID.wire == "" {
+		return ErrInvalidMessage
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if a.c.l.isClosing() {
+		return ErrClosed
+	}
+	var buf [160]byte
+	b := buf[:0]
+	if nack {
+		b = append(b, `{"type":"negativeAcknowledge","messageId":`...)
+	} else {
+		b = append(b, `{"messageId":`...)
+	}
+	b = appendJSONString(b, m.ID.wire)
+	b = append(b, '}')
+	if err := a.s.write(b); err != nil {
+		if a.c.l.isClosing() {
+			return ErrClosed
+		}
+		if a.s.dead() {
+			return nil // redelivered by the broker; see the doc comment
+		}
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,278 @@
+package stargate
+
+import (
+	"context"
+	"iter"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stargate-go/stargate/internal/backpressure"
+)
+
+// Consumer receives the messages of a subscription over one WebSocket
+// connection: one topic (/ws/v2) or several topics or a pattern (/ws/v3).
+//
+// Only one Messages sequence may be ranged at a time; Message.Ack and
+// Message.Nack are safe from any goroutine, and so are the other methods.
+//
+// If the connection is lost, the consumer re-subscribes with backoff and
+// the broker redelivers what was not acknowledged; the range loop does not
+// see the loss. Messages may therefore be delivered more than once.
+type Consumer struct {
+	client *Client
+	sub    string
+	params url.Values
+	opts   ConsumerOptions
+	l      *link
+	inbox
+
+	permitMu sync.Mutex
+	permits  *backpressure.Permits // nil in push mode
+}
+
+// NewConsumer subscribes to topic (any form ParseTopic accepts) as
+// subscription and returns once the broker has created the consumer, or
+// with the server's refusal as a *ConnectError (ErrBusy for an Exclusive
+// subscription that already has a consumer). ctx bounds the connection
+// attempt only; opts may be nil.
+func (c *Client) NewConsumer(ctx context.Context, topic, subscription string, opts *ConsumerOptions) (*Consumer, error) {
+	t, err := ParseTopic(topic)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSubscription(subscription); err != nil {
+		return nil, err
+	}
+	o := opts.withDefaults()
+	q, err := o.query()
+	if err != nil {
+		return nil, err
+	}
+	return c.newConsumer(ctx, "/ws/v2/consumer/"+t.path()+"/"+url.QueryEscape(subscription), t, subscription, o, q)
+}
+
+// NewMultiTopicConsumer subscribes to several topics at once through the
+// v3 endpoint (Pulsar 3.2 and later). Messages from it carry no Topic: the
+// server does not say where each came from.
+func (c *Client) NewMultiTopicConsumer(ctx context.Context, topics []string, subscription string, opts *ConsumerOptions) (*Consumer, error) {
+	for _, t := range topics {
+		if strings.Contains(t, ",") {
+			return nil, argErr("topics", t, "a topic name in a list must not hold a comma")
+		}
+	}
+	return c.newV3(ctx, topics, "", subscription, opts)
+}
+
+// NewPatternConsumer subscribes to every topic whose full name matches the
+// regular expression pattern, within one namespace, through the v3
+// endpoint, e.g. "persistent://public/default/orders-.*".
+func (c *Client) NewPatternConsumer(ctx context.Context, pattern, subscription string, opts *ConsumerOptions) (*Consumer, error) {
+	if pattern == "" {
+		return nil, argErr("topics pattern", "", "must not be empty")
+	}
+	return c.newV3(ctx, nil, pattern, subscription, opts)
+}
+
+func (c *Client) newV3(ctx context.Context, topics []string, pattern, subscription string, opts *ConsumerOptions) (*Consumer, error) {
+	if err := checkSubscription(subscription); err != nil {
+		return nil, err
+	}
+	o := opts.withDefaults()
+	q, err := o.query()
+	if err != nil {
+		return nil, err
+	}
+	if err := multiTopicQuery(q, topics, pattern); err != nil {
+		return nil, err
+	}
+	return c.newConsumer(ctx, "/ws/v3/consumer/"+url.QueryEscape(subscription), Topic{}, subscription, o, q)
+}
+
+func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub string, o ConsumerOptions, q url.Values) (*Consumer, error) {
+	size := o.ReceiverQueueSize
+	if size == 0 {
+		size = maxReceiverQueue
+	}
+	if o.PullMode {
+		size = o.PullWindow
+	}
+	cons := &Consumer{client: c, sub: sub, params: q, opts: o, inbox: newInbox(size+1, t)}
+	if o.PullMode {
+		cons.permits = backpressure.NewPermits(o.PullWindow, o.PullWindow/2)
+	}
+	cons.l = c.newLink(path, cons)
+	cons.inbox.l = cons.l
+	if err := cons.l.start(ctx); err != nil {
+		return nil, err
+	}
+	return cons, nil
+}
+
+// Subscription returns the subscription name.
+func (c *Consumer) Subscription() string { return c.sub }
+
+// Messages returns a single-use iterator over the messages delivered to
+// the consumer. At most one of msg and err is non-zero, and a non-nil err is
+// the last pair yielded:
+//
+//   - ctx done: an error for which errors.Is(err, ctx.Err()) holds;
+//   - Close: ErrClosed;
+//   - a failure the consumer could not recover from (for example a
+//     reconnect refused with 401): that error, e.g. a *ConnectError.
+//
+// Lost connections are not errors: the consumer reconnects and the broker
+// redelivers unacknowledged messages. Breaking out of the loop stops
+// demand but keeps the subscription; ranging again resumes where it left
+// off. After Close or a failure, ranging again yields the terminal error
+// once. Only one range may run at a time: another one yields
+// ErrConcurrentIteration.
+//
+// Every message must be acknowledged (Ack) or negatively acknowledged
+// (Nack); in push mode the server stops sending after ReceiverQueueSize
+// unacknowledged messages. In pull mode the loop's demand is what asks the
+// server for messages: a loop that stops asking (a full errgroup, a break)
+// makes the server stop sending once PullWindow messages are ahead.
+func (c *Consumer) Messages(ctx context.Context) iter.Seq2[Message, error] {
+	return func(yield func(Message, error) bool) {
+		if !c.ranging.CompareAndSwap(false, true) {
+			yield(Message{}, ErrConcurrentIteration)
+			return
+		}
+		defer c.ranging.Store(false)
+		for {
+			c.demand()
+			m, err := c.next(ctx, 0)
+			if err != nil {
+				yield(Message{}, err)
+				return
+			}
+			c.taken()
+			if !yield(m, nil) {
+				return
+			}
+		}
+	}
+}
+
+// demand records that the loop wants a message and, in pull mode, sends a
+// permit frame when the credit has run low.
+func (c *Consumer) demand() {
+	if c.permits == nil {
+		return
+	}
+	c.permitMu.Lock()
+	defer c.permitMu.Unlock()
+	c.permit(c.l.current())
+}
+
+// permit sends what Demand asks for; permitMu is held.
+func (c *Consumer) permit(s *sock) {
+	n := c.permits.Demand()
+	if n <= 0 {
+		return
+	}
+	var buf [64]byte
+	b := append(buf[:0], `{"type":"permit","permitMessages":`...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, '}')
+	// A failed write means the socket is lost: connected resets the credit
+	// and permits again on the next socket.
+	_ = s.write(b)
+}
+
+func (c *Consumer) taken() {
+	if c.permits == nil {
+		return
+	}
+	c.permitMu.Lock()
+	c.permits.Taken()
+	c.permitMu.Unlock()
+}
+
+// IsEndOfTopic reports whether the topic has been terminated and the
+// subscription has received every message in it.
+func (c *Consumer) IsEndOfTopic(ctx context.Context) (bool, error) {
+	return c.isEndOfTopic(ctx)
+}
+
+// Unsubscribe deletes the subscription and closes the consumer. The server
+// refuses (and Unsubscribe returns an error) while other consumers are
+// connected to the subscription.
+func (c *Consumer) Unsubscribe(ctx context.Context) error {
+	s := c.l.current()
+	if err := c.end(); err != nil {
+		return err
+	}
+	if err := s.write([]byte(`{"type":"unsubscribe"}`)); err != nil {
+		return err
+	}
+	// The server answers nothing; it closes the session if unsubscribing
+	// failed. A reply to a later query proves the unsubscribe was done.
+	reply := make(chan bool, 1)
+	s.eotMu.Lock()
+	s.eotWaiters = append(s.eotWaiters, reply)
+	err := s.write([]byte(`{"type":"isEndOfTopic"}`))
+	s.eotMu.Unlock()
+	if err != nil {
+		return err
+	}
+	select {
+	case <-reply:
+		return c.Close()
+	case <-s.conn.Done():
+		return &UnsubscribeError{Err: orClosed(c.l.translate(s.conn.Err(), ""))}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// UnsubscribeError reports that the server closed the connection instead
+// of deleting the subscription, typically because other consumers are
+// still connected to it.
+type UnsubscribeError struct{ Err error }
+
+func (e *UnsubscribeError) Error() string { return "stargate: unsubscribe failed: " + e.Err.Error() }
+
+// Unwrap returns the connection's close cause.
+func (e *UnsubscribeError) Unwrap() error { return e.Err }
+
+// Close closes the connection. Messages that were delivered but not
+// acknowledged go back to the subscription. A range in progress ends with
+// ErrClosed. Close is idempotent, safe from any goroutine and bounded in
+// time; it returns nil.
+func (c *Consumer) Close() error {
+	c.l.close()
+	return nil
+}
+
+// endpoint implementation.
+
+func (c *Consumer) query() url.Values { return cloneValues(c.params) }
+
+func (c *Consumer) onMessage(s *sock, data []byte) {
+	if s.ack == nil {
+		s.ack = &acker{c: c, s: s}
+	}
+	c.deliver(s, data, s.ack)
+}
+
+func (c *Consumer) connected(s *sock) {
+	if c.permits == nil {
+		return
+	}
+	c.permitMu.Lock()
+	defer c.permitMu.Unlock()
+	c.permits.Reset()
+	if c.ranging.Load() {
+		c.permit(s)
+	}
+}
+
+func (c *Consumer) lost(*sock, error) { c.drain() }
+
+func (c *Consumer) failed(error) {}
+
+func (c *Consumer) tick(time.Time) {}

@@ -1,0 +1,156 @@
+package stargate
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+// Sentinel errors. Each one is matched with errors.Is; the typed errors
+// below match the sentinels that describe them.
+var (
+	// ErrClosed is returned by every method of a handle after Close, by the
+	// futures of sends still pending at Close, and as the last error of a
+	// Messages sequence ended by Close.
+	ErrClosed = errors.New("stargate: closed")
+
+	// ErrConcurrentIteration is yielded, once, by a Messages sequence that is
+	// ranged while another range over the same handle is in progress.
+	ErrConcurrentIteration = errors.New("stargate: Messages is already being ranged")
+
+	// ErrInvalidMessage is returned by Ack and Nack on a Message that was not
+	// delivered by a Consumer (the zero Message, or one built by hand).
+	ErrInvalidMessage = errors.New("stargate: message was not delivered by a consumer")
+
+	// ErrInvalidArgument is matched by every *ArgError: bad input detected
+	// before anything was sent.
+	ErrInvalidArgument = errors.New("stargate: invalid argument")
+
+	// ErrSendTimeout completes the future of a send that got no
+	// acknowledgement within ProducerOptions.SendTimeout, for example while
+	// the connection was down.
+	ErrSendTimeout = errors.New("stargate: send timed out")
+
+	// The following are matched by a *ConnectError with the HTTP status the
+	// server refused the WebSocket upgrade with.
+
+	// ErrBadRequest: 400, a query parameter or path the server rejected.
+	ErrBadRequest = errors.New("stargate: bad request")
+	// ErrUnauthorized: 401, missing or invalid credentials.
+	ErrUnauthorized = errors.New("stargate: unauthorized")
+	// ErrForbidden: 403, the role may not use the topic.
+	ErrForbidden = errors.New("stargate: forbidden")
+	// ErrTopicNotFound: 404, the topic does not exist and auto-creation is off.
+	ErrTopicNotFound = errors.New("stargate: topic not found")
+	// ErrBusy: 409, producer name taken, exclusive subscription held, producer fenced.
+	ErrBusy = errors.New("stargate: busy")
+	// ErrTooManyRequests: 429.
+	ErrTooManyRequests = errors.New("stargate: too many requests")
+	// ErrServer: any 5xx status.
+	ErrServer = errors.New("stargate: server error")
+)
+
+// ArgError reports bad input, detected before anything was sent: a malformed
+// topic name, an option out of range, an unknown enum value, a payload that
+// cannot fit the server's frame limit. It matches ErrInvalidArgument.
+type ArgError struct {
+	Arg    string // what was wrong, e.g. "topic", "ProducerOptions.BatchingMaxMessages"
+	Value  string // the offending value, when it is short enough to show
+	Reason string // why it is wrong
+}
+
+func (e *ArgError) Error() string {
+	if e.Value == "" {
+		return "stargate: invalid " + e.Arg + ": " + e.Reason
+	}
+	return fmt.Sprintf("stargate: invalid %s %q: %s", e.Arg, e.Value, e.Reason)
+}
+
+// Is reports whether target is ErrInvalidArgument.
+func (e *ArgError) Is(target error) bool { return target == ErrInvalidArgument }
+
+func argErr(arg, value, reason string) error {
+	if len(value) > 80 {
+		value = value[:77] + "..."
+	}
+	return &ArgError{Arg: arg, Value: value, Reason: reason}
+}
+
+// ConnectError reports that the server refused the WebSocket upgrade with an
+// HTTP status. Pulsar creates the producer, consumer or reader during the
+// upgrade, so this is how it reports every creation failure. It matches the
+// sentinel for its status: ErrBadRequest, ErrUnauthorized, ErrForbidden,
+// ErrTopicNotFound, ErrBusy, ErrTooManyRequests or ErrServer.
+type ConnectError struct {
+	StatusCode int    // the HTTP status, e.g. 409
+	Message    string // the server's explanation, from the response body
+	Path       string // the endpoint path; the query (which may hold a token) is never included
+}
+
+func (e *ConnectError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.StatusCode)
+	}
+	return "stargate: " + e.Path + ": server refused the connection: " + strconv.Itoa(e.StatusCode) + " " + msg
+}
+
+// Is matches the sentinel for the status code.
+func (e *ConnectError) Is(target error) bool {
+	switch e.StatusCode {
+	case http.StatusBadRequest:
+		return target == ErrBadRequest
+	case http.StatusUnauthorized:
+		return target == ErrUnauthorized
+	case http.StatusForbidden:
+		return target == ErrForbidden
+	case http.StatusNotFound:
+		return target == ErrTopicNotFound
+	case http.StatusConflict:
+		return target == ErrBusy
+	case http.StatusTooManyRequests:
+		return target == ErrTooManyRequests
+	}
+	return e.StatusCode >= 500 && target == ErrServer
+}
+
+// Temporary reports whether trying again later may succeed: true for 409,
+// 429 and 5xx, false for 400, 401, 403 and 404.
+func (e *ConnectError) Temporary() bool {
+	return e.StatusCode == http.StatusConflict || e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
+}
+
+// SendError is the server's refusal of one message: the "send-error:N"
+// result of a producer acknowledgement.
+type SendError struct {
+	Code int    // Pulsar's WebSocketError code: 3 bad JSON, 7 bad payload encoding, 8 the broker's send failed
+	Msg  string // the server's errorMsg, usually a Java exception text
+}
+
+func (e *SendError) Error() string {
+	if e.Msg == "" {
+		return "stargate: send-error:" + strconv.Itoa(e.Code)
+	}
+	return "stargate: send-error:" + strconv.Itoa(e.Code) + ": " + e.Msg
+}
+
+// Temporary reports whether sending the same message again may succeed.
+// Code 8 (the broker's send failed: timeout, full queue, a moving topic) may
+// be transient; 3 and 7 mean the frame itself was bad and will fail again.
+func (e *SendError) Temporary() bool { return e.Code == 8 }
+
+// CloseError reports that the server closed the WebSocket with a close
+// frame, e.g. 1009 for a message over its size limit or 1011 for an
+// internal error.
+type CloseError struct {
+	Code   int
+	Reason string
+}
+
+func (e *CloseError) Error() string {
+	if e.Reason == "" {
+		return "stargate: connection closed by server: code " + strconv.Itoa(e.Code)
+	}
+	return "stargate: connection closed by server: code " + strconv.Itoa(e.Code) + ": " + e.Reason
+}
