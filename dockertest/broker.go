@@ -103,6 +103,8 @@ type Broker struct {
 	ClientKeyPEM  []byte // its PKCS#8 key
 	// RequireClientCert: WSSURL rejects handshakes without a trusted client certificate.
 	RequireClientCert bool
+	// LogPath is the broker's log file (local and state providers; "" otherwise).
+	LogPath string
 
 	secret []byte // HMAC key; nil when tokens cannot be minted
 	token  string // superuser token to send; "" when the broker needs none

@@ -110,6 +110,7 @@ func brokerFromInfo(v Variant, provider string, info BrokerInfo) (*Broker, error
 		Variant: v, Provider: provider,
 		WSURL: info.WSURL, WSSURL: info.WSSURL, AdminURL: info.AdminURL, AdminTLSURL: info.AdminTLSURL,
 		ServiceURL: info.ServiceURL, RequireClientCert: info.RequireClientCert, token: info.Token,
+		LogPath: info.Log,
 	}
 	if info.TokenSecret != "" {
 		sec, err := base64.StdEncoding.DecodeString(info.TokenSecret)
