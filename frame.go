@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -168,6 +169,29 @@ type ackFrame struct {
 	MessageID string `json:"messageId"`
 	Context   string `json:"context"`
 	ErrorMsg  string `json:"errorMsg"`
+}
+
+// decodeAck parses a producer acknowledgement. ok is false when the frame
+// names no send of ours (no or bad context, or not JSON); otherwise err is
+// the send's outcome: nil with its ID, a *SendError, or a *ProtocolError.
+func decodeAck(data []byte) (ctxID uint64, id MessageID, err error, ok bool) {
+	var a ackFrame
+	if json.Unmarshal(data, &a) != nil {
+		return 0, MessageID{}, nil, false
+	}
+	ctxID, perr := strconv.ParseUint(a.Context, 10, 64)
+	if perr != nil {
+		return 0, MessageID{}, nil, false
+	}
+	if a.Result == "ok" {
+		id, err := ParseMessageID(a.MessageID)
+		if err != nil {
+			return ctxID, MessageID{}, &ProtocolError{Frame: truncate(data), Err: err}, true
+		}
+		return ctxID, id, nil, true
+	}
+	code, _ := strconv.Atoi(strings.TrimPrefix(a.Result, "send-error:"))
+	return ctxID, MessageID{}, &SendError{Code: code, Msg: a.ErrorMsg}, true
 }
 
 // inFrame is anything the server pushes to a consumer or reader (§3.4, §3.6).

@@ -3,12 +3,10 @@ package stargate
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -239,15 +237,10 @@ func (p *Producer) finish(f *SendFuture, id MessageID, err error) {
 func (p *Producer) query() url.Values { return cloneValues(p.params) }
 
 func (p *Producer) onMessage(_ *sock, data []byte) {
-	var a ackFrame
-	if err := json.Unmarshal(data, &a); err != nil {
-		p.client.logger().Warn("stargate: undecodable producer frame", "frame", truncate(data), "err", err)
-		return
-	}
-	ctxID, err := strconv.ParseUint(a.Context, 10, 64)
-	if err != nil {
+	ctxID, id, err, ok := decodeAck(data)
+	if !ok {
 		// send-error:3 carries no context; we never send unparsable JSON.
-		p.client.logger().Warn("stargate: producer reply without context", "result", a.Result, "error", a.ErrorMsg)
+		p.client.logger().Warn("stargate: producer frame matches no send", "frame", truncate(data))
 		return
 	}
 	p.pendMu.Lock()
@@ -257,19 +250,9 @@ func (p *Producer) onMessage(_ *sock, data []byte) {
 		delete(p.pending, ctxID)
 	}
 	p.pendMu.Unlock()
-	if f == nil {
-		return // already timed out or failed
-	}
-	if a.Result == "ok" {
-		id, err := ParseMessageID(a.MessageID)
-		if err != nil {
-			err = &ProtocolError{Frame: truncate(data), Err: err}
-		}
+	if f != nil { // else it already timed out or failed
 		p.finish(f, id, err)
-		return
 	}
-	code, _ := strconv.Atoi(strings.TrimPrefix(a.Result, "send-error:"))
-	p.finish(f, MessageID{}, &SendError{Code: code, Msg: a.ErrorMsg})
 }
 
 func (p *Producer) connected(s *sock) {

@@ -107,6 +107,9 @@ func TestFailoverOneActiveThenTakeover(t *testing.T) {
 		active, standby = c2, c1
 	}
 	active.Close()
+	// The server closes its side asynchronously: wait until the broker has
+	// only the standby left, or it may still dispatch to the old one.
+	waitConsumers(t, e, topic, "sub", 1)
 	e.sendAll(p, msgs(10, "b")...)
 	got := e.receive(standby, 10, true, 30*time.Second)
 	if string(got[0].Payload) != "b0" {
@@ -411,5 +414,22 @@ func TestMultiTopicListAndPattern(t *testing.T) {
 		if len(seen) != 10 {
 			t.Errorf("%s: %d distinct messages, want 10", name, len(seen))
 		}
+	}
+}
+
+func waitConsumers(t *testing.T, e *env, topic, sub string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := e.admin.TopicStats(e.ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(st.Subscriptions[sub].Consumers); got == want {
+			return
+		} else if time.Now().After(deadline) {
+			t.Fatalf("subscription %s has %d consumers, want %d", sub, got, want)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

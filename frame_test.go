@@ -1,0 +1,145 @@
+package stargate
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestSendFrameIsValidJSONAndSized(t *testing.T) {
+	for _, m := range []Message{
+		{},
+		{Payload: []byte("hello"), Key: "k", Properties: map[string]string{"a": "b"}},
+		{Payload: bytes.Repeat([]byte{0, 255}, 100), Key: "quote\" back\\ nl\n tab\t ctl\x01 ü \xff",
+			Properties: map[string]string{"\x00": "\u2028", "": ""},
+			EventTime:  time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.FixedZone("x", 3600)),
+			DeliverAt:  time.UnixMilli(1_800_000_000_000), DeliverAfter: 1500 * time.Millisecond,
+			ReplicationClusters: []string{"east", "west"}},
+	} {
+		b := appendSendFrame(nil, &m, 18446744073709551615)
+		if n := sendFrameSize(&m); len(b) > n {
+			t.Errorf("frame of %d bytes exceeds computed bound %d", len(b), n)
+		}
+		var got struct {
+			Payload             []byte            `json:"payload"`
+			Context             string            `json:"context"`
+			Key                 string            `json:"key"`
+			Properties          map[string]string `json:"properties"`
+			EventTime           string            `json:"eventTime"`
+			DeliverAt           int64             `json:"deliverAt"`
+			DeliverAfterMs      int64             `json:"deliverAfterMs"`
+			ReplicationClusters []string          `json:"replicationClusters"`
+		}
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("frame %s is not JSON: %v", b, err)
+		}
+		if !bytes.Equal(got.Payload, m.Payload) || got.Context != "18446744073709551615" {
+			t.Errorf("payload/context lost in %s", b)
+		}
+		want := m.Key
+		if want == "quote\" back\\ nl\n tab\t ctl\x01 ü \xff" {
+			want = "quote\" back\\ nl\n tab\t ctl\x01 ü \ufffd"
+		}
+		if got.Key != want {
+			t.Errorf("key %q, want %q", got.Key, want)
+		}
+		if diff := cmp.Diff(m.Properties, got.Properties); diff != "" && len(m.Properties) > 0 {
+			t.Errorf("properties: %s", diff)
+		}
+		if !m.EventTime.IsZero() {
+			et, err := time.Parse(time.RFC3339Nano, got.EventTime)
+			if err != nil || !et.Equal(m.EventTime) {
+				t.Errorf("event time %q: %v", got.EventTime, err)
+			}
+		}
+		if !m.DeliverAt.IsZero() && got.DeliverAt != m.DeliverAt.UnixMilli() {
+			t.Errorf("deliverAt %d", got.DeliverAt)
+		}
+		if m.DeliverAfter > 0 && got.DeliverAfterMs != 1500 {
+			t.Errorf("deliverAfterMs %d", got.DeliverAfterMs)
+		}
+	}
+}
+
+func TestDecodeInbound(t *testing.T) {
+	tp := Topic{Persistent: true, Tenant: "public", Namespace: "default", Name: "x"}
+	m, eot, err := decodeInbound([]byte(`{"messageId":"CAcQADAA","payload":"aGVsbG8=","properties":{"a":"b"},"publishTime":"2024-06-01T12:00:00.25+01:00","redeliveryCount":2,"key":"k1","eventTime":"2024-06-01T11:00:00Z"}`), tp)
+	if err != nil || eot != nil {
+		t.Fatal(err, eot)
+	}
+	if string(m.Payload) != "hello" || m.Key != "k1" || m.Properties["a"] != "b" || m.RedeliveryCount != 2 ||
+		m.ID.LedgerID != 7 || m.ID.String() != "CAcQADAA" || m.Topic != tp {
+		t.Errorf("decoded %+v", m)
+	}
+	if want := time.Date(2024, 6, 1, 11, 0, 0, 250_000_000, time.UTC); !m.PublishTime.Equal(want) {
+		t.Errorf("publish time %v, want %v", m.PublishTime, want)
+	}
+	m, _, err = decodeInbound([]byte(`{"messageId":"CAcQADAA","payload":"","properties":{},"publishTime":"2024-06-01T12:00:00Z","redeliveryCount":0}`), tp)
+	if err != nil || m.Payload == nil || len(m.Payload) != 0 || m.Key != "" {
+		t.Errorf("empty message: %+v %v", m, err)
+	}
+	_, eot, err = decodeInbound([]byte(`{"endOfTopic":true}`), tp)
+	if err != nil || eot == nil || !*eot {
+		t.Errorf("end of topic reply: %v %v", eot, err)
+	}
+	if _, _, err := decodeInbound([]byte(`{"type":"AUTH_CHALLENGE"}`), tp); err != errUnknownFrame {
+		t.Errorf("unknown frame: %v", err)
+	}
+	for _, bad := range []string{`{`, `{"messageId":"!!"}`, `{"messageId":"CAcQADAA","payload":"%%%"}`, `{"messageId":"CAcQADAA","publishTime":"yesterday"}`} {
+		if _, _, err := decodeInbound([]byte(bad), tp); err == nil {
+			t.Errorf("decoded %s", bad)
+		}
+	}
+}
+
+func FuzzDecodeInbound(f *testing.F) {
+	for _, s := range []string{
+		`{"messageId":"CAcQADAA","payload":"aGVsbG8=","properties":{},"publishTime":"2024-06-01T12:00:00.25Z","redeliveryCount":0,"key":"k1"}`,
+		`{"messageId":"CHsQLRgCIAMwCg==","payload":"","properties":{"a":"b"},"publishTime":"2026-11-28T02:10:00.1+01:00","redeliveryCount":3,"eventTime":"2026-11-28T10:00:00.123Z"}`,
+		`{"endOfTopic":false}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, eot, err := decodeInbound(data, Topic{})
+		if err != nil || eot != nil {
+			return
+		}
+		if m.ID.String() == "" {
+			t.Fatal("decoded a message without an ID")
+		}
+	})
+}
+
+func FuzzDecodeAck(f *testing.F) {
+	f.Add([]byte(`{"result":"ok","messageId":"CAcQADAA","context":"17","errorCode":0,"schemaVersion":0}`))
+	f.Add([]byte(`{"result":"send-error:8","errorMsg":"TimeoutException","context":"1","errorCode":0}`))
+	f.Add([]byte(`{"result":"send-error:3","errorMsg":"bad"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ctxID, id, err, ok := decodeAck(data)
+		if !ok {
+			return
+		}
+		if err == nil && id.String() == "" {
+			t.Fatalf("ack %d succeeded without an ID", ctxID)
+		}
+	})
+}
+
+func TestDecodeAck(t *testing.T) {
+	ctxID, id, err, ok := decodeAck([]byte(`{"result":"ok","messageId":"CAcQADAA","context":"17","errorCode":0,"schemaVersion":0}`))
+	if !ok || err != nil || ctxID != 17 || id.LedgerID != 7 {
+		t.Errorf("ok ack: %d %#v %v %v", ctxID, id, err, ok)
+	}
+	ctxID, _, err, ok = decodeAck([]byte(`{"result":"send-error:8","errorMsg":"PulsarClientException$TimeoutException","context":"4"}`))
+	se, isSend := err.(*SendError)
+	if !ok || ctxID != 4 || !isSend || se.Code != 8 || !se.Temporary() {
+		t.Errorf("send-error:8: %d %v %v", ctxID, err, ok)
+	}
+	if _, _, _, ok := decodeAck([]byte(`{"result":"send-error:3","errorMsg":"x"}`)); ok {
+		t.Error("an ack without context matched a send")
+	}
+}
