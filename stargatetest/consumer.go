@@ -100,6 +100,14 @@ func (s *Server) permitLocked(c *consumer, n int64) {
 	}
 }
 
+// bindConsumerLocked gives a reserved consumer its session and starts
+// delivery into the session's queue.
+func (s *Server) bindConsumerLocked(c *consumer, names []string) {
+	ss := newSession(s, names)
+	ss.cons, c.sess = c, ss
+	s.dispatchConsumerLocked(c)
+}
+
 func (s *Server) dispatchConsumerLocked(c *consumer) {
 	n := len(c.subs)
 	c.rot++
@@ -157,15 +165,14 @@ func (s *Server) serveConsumer(w http.ResponseWriter, r *http.Request, q query) 
 	}
 	s.mu.Lock()
 	c, names, e := s.subscribeLocked(path, p)
+	if e == nil {
+		s.bindConsumerLocked(c, names)
+	}
 	s.mu.Unlock()
 	if e != nil {
 		return e
 	}
-	err := s.upgrade(w, r, names, func(ss *session) {
-		ss.cons, c.sess = c, ss
-		s.dispatchConsumerLocked(c)
-	})
-	if err != nil {
+	if err := s.upgrade(w, r, c.sess); err != nil {
 		s.mu.Lock()
 		s.closeConsumerLocked(c)
 		s.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -32,9 +33,9 @@ type wsClient struct {
 	closeErr error
 }
 
-func (c *wsClient) OnOpen(*gws.Conn)                  {}
-func (c *wsClient) OnPing(conn *gws.Conn, p []byte)  { _ = conn.WritePong(p) }
-func (c *wsClient) OnPong(_ *gws.Conn, p []byte)      { c.pongs <- string(p) }
+func (c *wsClient) OnOpen(*gws.Conn)                {}
+func (c *wsClient) OnPing(conn *gws.Conn, p []byte) { _ = conn.WritePong(p) }
+func (c *wsClient) OnPong(_ *gws.Conn, p []byte)    { c.pongs <- string(p) }
 func (c *wsClient) OnClose(_ *gws.Conn, err error) {
 	c.mu.Lock()
 	c.closeErr = err
@@ -184,7 +185,10 @@ func (c *wsClient) receive(n int) []map[string]any {
 	return out
 }
 
-func (c *wsClient) ack(m map[string]any) { c.t.Helper(); c.sendJSON(map[string]any{"messageId": m["messageId"]}) }
+func (c *wsClient) ack(m map[string]any) {
+	c.t.Helper()
+	c.sendJSON(map[string]any{"messageId": m["messageId"]})
+}
 
 func (c *wsClient) endOfTopic() bool {
 	c.t.Helper()
@@ -235,3 +239,24 @@ func publishN(t testing.TB, srv *Server, topic string, n int) {
 		}
 	}
 }
+
+func decodeObject(t testing.TB, raw []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// closeCode returns the close code the server sent, or -1 if the socket
+// ended without a close frame.
+func closeCode(err error) int {
+	var ce *gws.CloseError
+	if errors.As(err, &ce) {
+		return int(ce.Code)
+	}
+	return -1
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

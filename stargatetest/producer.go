@@ -49,12 +49,15 @@ func (s *Server) serveProducer(w http.ResponseWriter, r *http.Request, q query) 
 	}
 	s.mu.Lock()
 	pr, names, e := s.createProducerLocked(path.topic, p)
+	if e == nil {
+		pr.sess = newSession(s, names)
+		pr.sess.prod = pr
+	}
 	s.mu.Unlock()
 	if e != nil {
 		return e
 	}
-	err := s.upgrade(w, r, names, func(ss *session) { ss.prod, pr.sess = pr, ss })
-	if err != nil {
+	if err := s.upgrade(w, r, pr.sess); err != nil {
 		s.mu.Lock()
 		s.closeProducerLocked(pr)
 		s.mu.Unlock()

@@ -48,15 +48,14 @@ func (s *Server) serveReader(w http.ResponseWriter, r *http.Request, q query) *h
 	}
 	s.mu.Lock()
 	c, names, e := s.createReaderLocked(path.topic, p, startID)
+	if e == nil {
+		s.bindConsumerLocked(c, names)
+	}
 	s.mu.Unlock()
 	if e != nil {
 		return e
 	}
-	err := s.upgrade(w, r, names, func(ss *session) {
-		ss.cons, c.sess = c, ss
-		s.dispatchConsumerLocked(c)
-	})
-	if err != nil {
+	if err := s.upgrade(w, r, c.sess); err != nil {
 		s.mu.Lock()
 		s.closeConsumerLocked(c)
 		s.mu.Unlock()

@@ -297,19 +297,19 @@ func (s *Server) authorize(role, topic string, a Action) *httpError {
 	return nil
 }
 
-// upgrade completes the handshake and starts the session's goroutines.
-// attach runs under s.mu once the socket exists; it must bind the
-// session to its producer or consumer.
-func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, topics []string, attach func(*session)) error {
+// upgrade completes the handshake for ss, whose producer or consumer was
+// reserved before (so that a 101 means it exists, §7.1, and a consumer can
+// be dispatched to while the 101 is on its way: frames wait in ss's queue),
+// and starts the session's goroutines.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, ss *session) error {
 	conn, err := s.upgrader.Upgrade(w, r)
 	if err != nil {
 		return err
 	}
-	ss := newSession(s, conn, topics)
 	conn.Session().Store(sessionKey, ss)
 	s.mu.Lock()
+	ss.conn = conn
 	s.sessions[ss] = struct{}{}
-	attach(ss)
 	s.sessWG.Add(2)
 	s.mu.Unlock()
 	go func() {

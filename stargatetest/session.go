@@ -15,10 +15,10 @@ const sessionKey = "stargatetest.session"
 // reading stalls only its own socket.
 type session struct {
 	srv    *Server
-	conn   *gws.Conn
-	topics []string // full names this socket serves, for DropConnections
+	conn   *gws.Conn // set under srv.mu once the upgrade succeeded
+	topics []string  // full names this socket serves, for DropConnections
 
-	// Set once under srv.mu by the attach step of upgrade.
+	// Set once, under srv.mu, when the producer or consumer is reserved.
 	prod *producer
 	cons *consumer // consumer or reader
 
@@ -35,8 +35,8 @@ type closeFrame struct {
 	reason string
 }
 
-func newSession(s *Server, conn *gws.Conn, topics []string) *session {
-	return &session{srv: s, conn: conn, topics: topics, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newSession(s *Server, topics []string) *session {
+	return &session{srv: s, topics: topics, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // send queues one JSON text frame. It never blocks; frames for a finished
