@@ -103,7 +103,7 @@ func (s *Server) permitLocked(c *consumer, n int64) {
 // bindConsumerLocked gives a reserved consumer its session and starts
 // delivery into the session's queue.
 func (s *Server) bindConsumerLocked(c *consumer, names []string) {
-	ss := newSession(s, names)
+	ss := s.newSessionLocked(names)
 	ss.cons, c.sess = c, ss
 	s.dispatchConsumerLocked(c)
 }

@@ -260,3 +260,5 @@ func closeCode(err error) int {
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

@@ -2,9 +2,9 @@ package stargatetest
 
 import (
 	"fmt"
-	"html"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // httpError is a refused upgrade: the HTTP status and the message that the
@@ -29,11 +29,14 @@ func writeJettyError(w http.ResponseWriter, r *http.Request, e *httpError) {
 	h.Set("Content-Type", "text/html;charset=iso-8859-1")
 	h.Set("Cache-Control", "must-revalidate,no-cache,no-store")
 	w.WriteHeader(e.status)
-	m := html.EscapeString(msg)
+	m := jettyEscape(msg)
 	fmt.Fprintf(w, "<html>\n<head>\n<meta http-equiv=\"Content-Type\" content=\"text/html;charset=ISO-8859-1\"/>\n"+
 		"<title>Error %d %s</title>\n</head>\n<body><h2>HTTP ERROR %d %s</h2>\n<table>\n"+
 		"<tr><th>URI:</th><td>%s</td></tr>\n<tr><th>STATUS:</th><td>%d</td></tr>\n"+
 		"<tr><th>MESSAGE:</th><td>%s</td></tr>\n<tr><th>SERVLET:</th><td>-</td></tr>\n</table>\n"+
 		"<hr/><a href=\"https://eclipse.org/jetty\">Powered by Jetty:// 9.4 (stargatetest)</a><hr/>\n\n</body>\n</html>\n",
-		e.status, m, e.status, m, html.EscapeString(r.URL.Path), e.status, m)
+		e.status, m, e.status, m, jettyEscape(r.URL.Path), e.status, m)
 }
+
+// jettyEscape is Jetty's StringUtil.sanitizeXmlString for the common cases.
+var jettyEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").Replace

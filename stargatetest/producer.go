@@ -50,7 +50,7 @@ func (s *Server) serveProducer(w http.ResponseWriter, r *http.Request, q query) 
 	s.mu.Lock()
 	pr, names, e := s.createProducerLocked(path.topic, p)
 	if e == nil {
-		pr.sess = newSession(s, names)
+		pr.sess = s.newSessionLocked(names)
 		pr.sess.prod = pr
 	}
 	s.mu.Unlock()

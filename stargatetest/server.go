@@ -198,7 +198,7 @@ func (s *Server) Close() error {
 		s.idle.Wait()
 	}
 	for ss := range s.sessions {
-		_ = ss.conn.NetConn().Close()
+		ss.drop()
 	}
 	s.mu.Unlock()
 	s.sessWG.Wait()
@@ -304,12 +304,17 @@ func (s *Server) authorize(role, topic string, a Action) *httpError {
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, ss *session) error {
 	conn, err := s.upgrader.Upgrade(w, r)
 	if err != nil {
+		s.mu.Lock()
+		delete(s.sessions, ss)
+		s.mu.Unlock()
 		return err
 	}
 	conn.Session().Store(sessionKey, ss)
 	s.mu.Lock()
 	ss.conn = conn
-	s.sessions[ss] = struct{}{}
+	if ss.dropped {
+		ss.drop() // DropConnections or DeleteTopic came while the 101 was on its way
+	}
 	s.sessWG.Add(2)
 	s.mu.Unlock()
 	go func() {
@@ -321,6 +326,14 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, ss *session) er
 		ss.writeLoop()
 	}()
 	return nil
+}
+
+// newSessionLocked creates and registers the session of a reserved
+// producer or consumer.
+func (s *Server) newSessionLocked(topics []string) *session {
+	ss := newSession(s, topics)
+	s.sessions[ss] = struct{}{}
+	return ss
 }
 
 // now is the publish clock.

@@ -19,8 +19,9 @@ type session struct {
 	topics []string  // full names this socket serves, for DropConnections
 
 	// Set once, under srv.mu, when the producer or consumer is reserved.
-	prod *producer
-	cons *consumer // consumer or reader
+	prod    *producer
+	cons    *consumer // consumer or reader
+	dropped bool      // under srv.mu
 
 	mu       sync.Mutex
 	queue    [][]byte
@@ -77,8 +78,15 @@ func (ss *session) isClosing() bool {
 	return ss.closing != nil || ss.finished
 }
 
-// drop closes the TCP connection without a close frame.
-func (ss *session) drop() { _ = ss.conn.NetConn().Close() }
+// drop closes the TCP connection without a close frame, at once or, while
+// the upgrade is still in progress, as soon as the connection exists.
+// Called under srv.mu.
+func (ss *session) drop() {
+	ss.dropped = true
+	if ss.conn != nil {
+		_ = ss.conn.NetConn().Close()
+	}
+}
 
 func (ss *session) poke() {
 	select {
