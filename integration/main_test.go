@@ -114,3 +114,11 @@ func (e *env) none(c *stargate.Consumer, d time.Duration) {
 		break
 	}
 }
+
+// checkLeaks fails t if goroutines started during the test outlive it and
+// its cleanups (registered first, so it runs last).
+func checkLeaks(t *testing.T) {
+	t.Helper()
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // proxy is a loopback TCP proxy between a client and the broker. It counts
@@ -23,7 +24,8 @@ type proxy struct {
 	conns []net.Conn
 	wg    sync.WaitGroup
 
-	frames atomic.Int64 // server → client text frames
+	frames  atomic.Int64 // server → client text frames
+	stalled atomic.Bool  // while set, nothing is forwarded either way
 }
 
 func newProxy(t *testing.T, wsURL string) *proxy {
@@ -63,13 +65,13 @@ func (p *proxy) accept() {
 		p.wg.Add(2)
 		go func() {
 			defer p.wg.Done()
-			_, _ = io.Copy(s, c)
+			_, _ = io.Copy(s, stallable{c, &p.stalled})
 			s.Close()
 			c.Close()
 		}()
 		go func() {
 			defer p.wg.Done()
-			p.countFrames(c, s)
+			p.countFrames(c, stallable{s, &p.stalled})
 			s.Close()
 			c.Close()
 		}()
@@ -136,4 +138,18 @@ func (p *proxy) close() {
 	p.ln.Close()
 	p.cut()
 	p.wg.Wait()
+}
+
+// stallable is a reader that stops reading while stalled is set, as a peer
+// that stops reading its socket does.
+type stallable struct {
+	r       io.Reader
+	stalled *atomic.Bool
+}
+
+func (s stallable) Read(b []byte) (int, error) {
+	for s.stalled.Load() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return s.r.Read(b)
 }
