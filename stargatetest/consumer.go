@@ -3,7 +3,6 @@ package stargatetest
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"slices"
@@ -385,7 +384,7 @@ func (s *Server) leaveLocked(sub *subscription, c *consumer) {
 // onConsumerFrame dispatches a client frame on case-sensitive type (§3.6).
 func (s *Server) onConsumerFrame(c *consumer, data []byte) {
 	var cmd consumerCommand
-	if err := json.Unmarshal(data, &cmd); err != nil {
+	if err := cmd.decode(data); err != nil {
 		c.sess.closeWith(closeServerError, "Failed to de-serialize from JSON")
 		return
 	}

@@ -536,3 +536,14 @@ func TestDropConnections(t *testing.T) {
 		t.Fatalf("redelivered %v", again)
 	}
 }
+
+func TestCommandKeysAreCaseSensitive(t *testing.T) {
+	t.Parallel()
+	srv := New(t, nil)
+	c := dial(t, srv, consPath+"case/sub?pullMode=true")
+	// Jackson ignores "Type", so this is an ack without messageId.
+	c.sendJSON(`{"Type":"permit","permitMessages":1}`)
+	if code := closeCode(c.waitClosed()); code != closeServerError {
+		t.Fatalf("close code %d", code)
+	}
+}

@@ -75,6 +75,37 @@ func (j *jlong) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// decodeFields decodes a JSON object into the given fields by exact key, as
+// Jackson does (encoding/json would also match keys case-insensitively).
+// Unknown keys are ignored; a non-object is an error.
+func decodeFields(data []byte, fields map[string]any) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return err
+	}
+	for k, raw := range obj {
+		if dst, ok := fields[k]; ok {
+			if err := json.Unmarshal(raw, dst); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (f *producerFrame) decode(data []byte) error {
+	return decodeFields(data, map[string]any{
+		"payload": &f.Payload, "properties": &f.Properties, "context": &f.Context, "key": &f.Key,
+		"eventTime": &f.EventTime, "deliverAt": &f.DeliverAt, "deliverAfterMs": &f.DeliverAfterMs,
+	})
+}
+
+func (c *consumerCommand) decode(data []byte) error {
+	return decodeFields(data, map[string]any{
+		"type": &c.Type, "messageId": &c.MessageID, "permitMessages": &c.PermitMessages,
+	})
+}
+
 // producerFrame is WS/data/ProducerMessage (§3.1); unknown fields are ignored.
 type producerFrame struct {
 	Payload        jstring            `json:"payload"`
@@ -173,7 +204,3 @@ func renderMessage(e *entry, id string, redeliveries int, reader bool) consumerM
 	}
 	return m
 }
-
-func encodeStd(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,11 +1,13 @@
 package stargatetest
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -262,3 +264,7 @@ func closeCode(err error) int {
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+func encodeStd(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -111,7 +111,7 @@ func (s *Server) closeProducerLocked(pr *producer) {
 // onProducerFrame handles one send (§3.1, §3.2, §6.2).
 func (s *Server) onProducerFrame(pr *producer, data []byte) {
 	var f producerFrame
-	if err := json.Unmarshal(data, &f); err != nil {
+	if err := f.decode(data); err != nil {
 		pr.sess.send(producerAck{Result: "send-error:3", ErrorMsg: err.Error()})
 		return
 	}

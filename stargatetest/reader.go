@@ -1,7 +1,6 @@
 package stargatetest
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 )
@@ -95,7 +94,7 @@ func (s *Server) createReaderLocked(full string, p consumerParams, startID *mess
 // frees one window slot (§3.7, §5.3). Invalid JSON closes the session.
 func (s *Server) onReaderFrame(c *consumer, data []byte) {
 	var cmd consumerCommand
-	if err := json.Unmarshal(data, &cmd); err != nil {
+	if err := cmd.decode(data); err != nil {
 		c.sess.closeWith(closeServerError, "Failed to de-serialize from JSON")
 		return
 	}

@@ -60,11 +60,10 @@ type Options struct {
 	// Zero means 1 MiB (1048576), the broker default.
 	MaxTextFrameSize int
 
-	// Now returns the time stamped on published messages as publishTime.
-	// Nil means time.Now. Its location is the one publishTime is rendered
-	// in (the real proxy uses its JVM's zone; time.Now gives UTC-offset
-	// local time, so tests usually pass a func returning UTC).
-	// Timers (nack delay, ack timeout, deliverAt) always use the real clock.
+	// Now returns the time stamped on published messages as publishTime,
+	// rendered in its location (the real proxy uses its JVM's default zone;
+	// return UTC times for "…Z" strings). Nil means time.Now. Timers (nack
+	// delay, ack timeout, deliverAt, batching) always use the real clock.
 	Now func() time.Time
 }
 

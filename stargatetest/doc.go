@@ -1,0 +1,90 @@
+// Package stargatetest provides an in-process fake of Apache Pulsar's
+// WebSocket API for unit tests, in the spirit of net/http/httptest,
+// miniredis and franz-go's kfake.
+//
+// A [Server] listens on a loopback port and serves the producer, consumer
+// and reader endpoints of /ws/v2 and the multi-topic consumer of /ws/v3
+// with the real proxy's JSON frames, query parameters, HTTP statuses at
+// upgrade and flow-control arithmetic. Topics live in memory. Admin
+// methods create, terminate and delete topics, publish and list messages
+// and report stats; fault hooks drop connections, delay or withhold
+// producer acks, fail sends and refuse upgrades.
+//
+//	func TestOrders(t *testing.T) {
+//		srv := stargatetest.New(t, nil) // closed by t.Cleanup
+//		srv.CreatePartitionedTopic("orders", 3)
+//		// point the client under test at srv.URL() …
+//		msgs, _ := srv.Messages("orders")
+//		_ = msgs
+//	}
+//
+// # Behaviour
+//
+// The behaviour follows the protocol reference that stargate is written
+// against (docs/pulsar-websocket-protocol.md, "§" numbers in comments),
+// for a broker-embedded WebSocket service of Pulsar 4.0:
+//
+//   - Path parsing on the raw URI with form decoding of topic and
+//     subscription; 400 for bad parameters ("Invalid query params: …"),
+//     401/403 for authentication and authorization, 404 for unknown topics
+//     when auto-creation is off, 409 for busy producer names and
+//     subscriptions, 503 for producers on terminated topics, 500 for the
+//     rest (reader failures always 500), each with a Jetty-like HTML body.
+//   - Producer acks with result, messageId, context, errorMsg, errorCode
+//     and schemaVersion present or absent exactly as the proxy writes
+//     them; send-error:3, 7 and 8; batching; SinglePartition and
+//     RoundRobinPartition routing with Java's String.hashCode or Murmur3.
+//   - Message ids are base64 MessageIdData with per-topic ledger ids,
+//     entry ids from 0, the partition when a partitioned topic is used
+//     through its base name, batch index and size.
+//   - Push windows (receiverQueueSize, freed by any ack or nack frame) and
+//     pull-mode permits with the proxy's counter arithmetic, including
+//     its quirks.
+//   - Exclusive, Shared, Failover and Key_Shared subscriptions; Durable
+//     and NonDurable; Latest and Earliest; nack delay, ack timeout,
+//     redelivery counts (Shared and Key_Shared only), dead-letter topics,
+//     delayed delivery (Shared and Key_Shared only), unsubscribe,
+//     isEndOfTopic; readers from earliest, latest or an id (exclusive);
+//     v3 consumers on topic lists and patterns.
+//
+// # Differences from a real broker
+//
+//   - Timing: there is no prefetch. The real proxy's Java consumer reads up
+//     to receiverQueueSize messages ahead of the socket, so on a real
+//     broker Shared and Key_Shared consumers can be assigned messages they
+//     have not seen yet, ack timeouts can fire for them, and isEndOfTopic
+//     can answer true while messages are still buffered in the proxy. Here
+//     a message is assigned only when it is written to the socket, and
+//     isEndOfTopic is true once everything has been written.
+//   - Ack timeouts fire exactly ackTimeoutMillis after delivery (the Java
+//     client uses a tick of up to a second more); nack delays are exact.
+//   - Redelivery order: redeliveries go out in position order before new
+//     messages. Key_Shared assigns each new key to the consumer with the
+//     fewest keys and keeps it there until that consumer leaves; there are
+//     no hash ranges and no draining when consumers join. Failover picks
+//     the first connected consumer of the highest priority (on partitions:
+//     priority, then name, index partition % consumers).
+//   - Acks are applied at once (the Java client groups them for ~100 ms).
+//     The per-socket id cache never expires (the real one: 1 hour).
+//   - Not modelled: schemas, compression, encryption and encryptionContext,
+//     chunking, deduplication and sequence ids, replication, non-persistent
+//     semantics (non-persistent topics behave like persistent ones),
+//     retention, TTL and backlog quotas, producer back-pressure and send
+//     timeouts, ledger rollover, idle timeouts and server pings, the
+//     standalone proxy's stats endpoints, seek, topic unload.
+//   - Authentication is only token→role with the broker-embedded ordering:
+//     a missing or unknown token fails before any other check with 401
+//     "Authentication required" (a standalone proxy validates consumer
+//     parameters first and says "Failed to authenticate").
+//   - Server-side session failures (bad command JSON, bad ids, failed
+//     unsubscribe) close the socket with 1011; what a real broker sends
+//     there is not settled (see §7.2).
+//   - publishTime uses Options.Now in its location; timers use the real
+//     clock, so tests of delays take real time.
+//
+// # Closing
+//
+// [Server.Close] drops every socket without a close frame and waits for
+// every goroutine the Server started; admin methods keep working on the
+// stored state afterwards.
+package stargatetest
