@@ -63,7 +63,8 @@
 //     fewest keys and keeps it there until that consumer leaves; there are
 //     no hash ranges and no draining when consumers join. Failover picks
 //     the first connected consumer of the highest priority (on partitions:
-//     priority, then name, index partition % consumers).
+//     priority, then name, index partition % consumers). priorityLevel
+//     does not rank Shared consumers.
 //   - Acks are applied at once (the Java client groups them for ~100 ms).
 //     The per-socket id cache never expires (the real one: 1 hour).
 //   - Not modelled: schemas, compression, encryption and encryptionContext,

@@ -23,6 +23,7 @@ const (
 	ActionConsume
 )
 
+// String returns "produce", "consume" or "unknown".
 func (a Action) String() string {
 	switch a {
 	case ActionProduce:
