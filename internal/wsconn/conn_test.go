@@ -329,9 +329,11 @@ func TestReadLimit(t *testing.T) {
 	if err := c.Write(make([]byte, 101)); err != nil { // echoed back: over the read limit
 		t.Fatal(err)
 	}
-	if err := r.waitClose(t, 2*time.Second); err == nil {
+	err := r.waitClose(t, 2*time.Second)
+	if err == nil {
 		t.Fatal("OnClose(nil) after an oversized inbound message")
 	}
+	t.Logf("%v", err)
 	waitDone(t, c, time.Second)
 }
 

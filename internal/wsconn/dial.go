@@ -66,7 +66,11 @@ func upgrade(ctx context.Context, o Options, h Handler, transport, raw net.Conn)
 	})
 	c.wg.Go(c.cork.flushLoop) // the upgrade request itself goes through the flusher
 
-	stop := context.AfterFunc(ctx, c.cork.abort) // ends a hanging upgrade
+	aborted := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { // ends a hanging upgrade
+		c.cork.abort()
+		close(aborted)
+	})
 	gc, resp, err := gws.NewClientFromConn((*events)(c), &gws.ClientOption{
 		Addr:                o.URL,
 		RequestHeader:       o.Header,
@@ -76,8 +80,11 @@ func upgrade(ctx context.Context, o Options, h Handler, transport, raw net.Conn)
 		Recovery:            gws.Recovery,
 		Logger:              gwsLogger{o.Logger},
 	}, c.cork)
-	if !stop() && err == nil {
-		err = net.ErrClosed // ctx fired just as the upgrade succeeded: the socket is gone
+	if !stop() {
+		<-aborted // join the AfterFunc goroutine
+		if err == nil {
+			err = net.ErrClosed // ctx fired just as the upgrade succeeded: the socket is gone
+		}
 	}
 	if err != nil {
 		c.cork.abort()

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -233,4 +234,31 @@ func TestDialBadInput(t *testing.T) {
 	if _, err := Dial(context.Background(), Options{URL: "ws://" + addr + "/"}, newRecorder()); err == nil {
 		t.Error("Dial to a closed port succeeded")
 	}
+}
+
+func TestDialHeaderAndDialer(t *testing.T) {
+	got := make(chan http.Header, 1)
+	s := newServer(t, echo{}, serverOpts{onRequest: func(r *http.Request) {
+		select {
+		case got <- r.Header.Clone():
+		default:
+		}
+	}})
+	var dials atomic.Int32
+	var d net.Dialer
+	hdr := http.Header{"Authorization": {"Bearer tok"}}
+	c := dial(t, Options{
+		URL:    s.wsURL("/ws/v2/consumer/persistent/public/default/t/sub?subscriptionType=Shared"),
+		Header: hdr,
+		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return d.DialContext(ctx, network, addr)
+		},
+	}, newRecorder())
+	h := <-got
+	if h.Get("Authorization") != "Bearer tok" || dials.Load() != 1 {
+		t.Errorf("Authorization %q, %d dials", h.Get("Authorization"), dials.Load())
+	}
+	hdr.Set("Authorization", "changed") // Dial copied the header
+	_ = c.Close()
 }

@@ -31,8 +31,9 @@ type server struct {
 
 // serverOpts tune newServer.
 type serverOpts struct {
-	tls    bool
-	noRead bool // upgrade, then never read (a stalled peer)
+	tls       bool
+	noRead    bool                // upgrade, then never read (a stalled peer)
+	onRequest func(*http.Request) // sees each upgrade request
 }
 
 func newServer(t testing.TB, ev gws.Event, so serverOpts) *server {
@@ -40,6 +41,9 @@ func newServer(t testing.TB, ev gws.Event, so serverOpts) *server {
 	s := &server{accepted: make(chan *gws.Conn, 16)}
 	up := gws.NewUpgrader(ev, &gws.ServerOption{Recovery: gws.Recovery, Logger: discardLogger{}})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if so.onRequest != nil {
+			so.onRequest(r)
+		}
 		c, err := up.Upgrade(w, r)
 		if err != nil {
 			return

@@ -1,0 +1,82 @@
+package wsconn
+
+import (
+	"context"
+	"runtime"
+	"testing"
+
+	"github.com/lxzan/gws"
+)
+
+// sink is a server handler that discards every message.
+type sink struct{ gws.BuiltinEventHandler }
+
+func (sink) OnMessage(_ *gws.Conn, m *gws.Message) { _ = m.Close() }
+
+var benchFrame = []byte(`{"payload":"aGVsbG8gd29ybGQ=","properties":{"k":"v"},"context":"123456","key":"k-1"}`)
+
+// BenchmarkWrite compares wsconn's coalesced Write with plain gws WriteMessage (one
+// syscall per frame) against an in-process server that discards messages. The server
+// shares the CPU, so absolute numbers understate a real client.
+func BenchmarkWrite(b *testing.B) {
+	s := newServer(b, sink{}, serverOpts{})
+	cases := []struct {
+		name    string
+		writers int // goroutines per GOMAXPROCS; 0 = the benchmark goroutine only
+		dial    func(b *testing.B) (w func([]byte) error, closeFn func())
+	}{
+		{"wsconn/1", 0, dialWsconn(s)},
+		{"wsconn/8", 8, dialWsconn(s)},
+		{"gws/1", 0, dialGws(s)},
+		{"gws/8", 8, dialGws(s)},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			write, closeFn := tc.dial(b)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(benchFrame)))
+			if tc.writers == 0 {
+				for b.Loop() {
+					if err := write(benchFrame); err != nil {
+						b.Fatal(err)
+					}
+				}
+			} else {
+				b.SetParallelism(max(1, tc.writers/runtime.GOMAXPROCS(0)))
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if err := write(benchFrame); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			closeFn() // flushes what is still queued: part of the cost
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+		})
+	}
+}
+
+func dialWsconn(s *server) func(b *testing.B) (func([]byte) error, func()) {
+	return func(b *testing.B) (func([]byte) error, func()) {
+		c, err := Dial(context.Background(), Options{URL: s.wsURL("/bench")}, newRecorder())
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c.Write, func() { _ = c.Close() }
+	}
+}
+
+func dialGws(s *server) func(b *testing.B) (func([]byte) error, func()) {
+	return func(b *testing.B) (func([]byte) error, func()) {
+		c, _, err := gws.NewClient(&gws.BuiltinEventHandler{}, &gws.ClientOption{Addr: s.wsURL("/bench"), Logger: discardLogger{}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { c.ReadLoop(); close(done) }()
+		write := func(p []byte) error { return c.WriteMessage(gws.OpcodeText, p) }
+		return write, func() { _ = c.WriteClose(1000, nil); <-done }
+	}
+}
