@@ -2,6 +2,7 @@ package stargate
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -105,7 +106,7 @@ func (in *inbox) next(ctx context.Context, idle time.Duration) (Message, error) 
 }
 
 // errIdle is next's internal signal that no message came within idle.
-var errIdle = &ArgError{Arg: "idle"}
+var errIdle = errors.New("stargate: idle")
 
 // isEndOfTopic asks the server whether the topic is terminated and read to
 // its end. A query cut short by a lost connection is asked again on the

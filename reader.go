@@ -2,6 +2,7 @@ package stargate
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"net/url"
 	"sync"
@@ -93,7 +94,8 @@ func (r *Reader) Messages(ctx context.Context) iter.Seq2[Message, error] {
 	}
 }
 
-var errEndOfTopic = &ArgError{Arg: "end of topic"}
+// errEndOfTopic ends a StopAtEndOfTopic sequence; it is never yielded.
+var errEndOfTopic = errors.New("stargate: end of topic")
 
 // take returns the next message not yet yielded and sends its
 // flow-control acknowledgement.

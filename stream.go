@@ -188,14 +188,12 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
-// terminal reports whether a dial error means reconnecting cannot help.
+// terminal reports whether a dial error means reconnecting cannot help:
+// the server refused with 400, 401, 403 or 404. Transport errors, 409, 429,
+// 5xx and token provider failures are retried with backoff.
 func terminal(err error) bool {
 	var ce *ConnectError
-	if errors.As(err, &ce) {
-		return !ce.Temporary()
-	}
-	var te *TokenError
-	return errors.As(err, &te) && !errors.Is(err, context.DeadlineExceeded)
+	return errors.As(err, &ce) && !ce.Temporary()
 }
 
 // current returns the current socket.
