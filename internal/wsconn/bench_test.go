@@ -19,16 +19,21 @@ var benchFrame = []byte(`{"payload":"aGVsbG8gd29ybGQ=","properties":{"k":"v"},"c
 // syscall per frame) against an in-process server that discards messages. The server
 // shares the CPU, so absolute numbers understate a real client.
 func BenchmarkWrite(b *testing.B) {
-	s := newServer(b, sink{}, serverOpts{})
+	ws := newServer(b, sink{}, serverOpts{})
+	wss := newServer(b, sink{}, serverOpts{tls: true})
 	cases := []struct {
 		name    string
-		writers int // goroutines per GOMAXPROCS; 0 = the benchmark goroutine only
+		writers int // goroutines in total; 0 = the benchmark goroutine only
 		dial    func(b *testing.B) (w func([]byte) error, closeFn func())
 	}{
-		{"wsconn/1", 0, dialWsconn(s)},
-		{"wsconn/8", 8, dialWsconn(s)},
-		{"gws/1", 0, dialGws(s)},
-		{"gws/8", 8, dialGws(s)},
+		{"ws/wsconn/1", 0, dialWsconn(ws)},
+		{"ws/wsconn/8", 8, dialWsconn(ws)},
+		{"ws/gws/1", 0, dialGws(ws)},
+		{"ws/gws/8", 8, dialGws(ws)},
+		{"wss/wsconn/1", 0, dialWsconn(wss)},
+		{"wss/wsconn/8", 8, dialWsconn(wss)},
+		{"wss/gws/1", 0, dialGws(wss)},
+		{"wss/gws/8", 8, dialGws(wss)},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
@@ -60,7 +65,7 @@ func BenchmarkWrite(b *testing.B) {
 
 func dialWsconn(s *server) func(b *testing.B) (func([]byte) error, func()) {
 	return func(b *testing.B) (func([]byte) error, func()) {
-		c, err := Dial(context.Background(), Options{URL: s.wsURL("/bench")}, newRecorder())
+		c, err := Dial(context.Background(), Options{URL: s.wsURL("/bench"), TLSConfig: s.tlsConfig()}, newRecorder())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -70,7 +75,7 @@ func dialWsconn(s *server) func(b *testing.B) (func([]byte) error, func()) {
 
 func dialGws(s *server) func(b *testing.B) (func([]byte) error, func()) {
 	return func(b *testing.B) (func([]byte) error, func()) {
-		c, _, err := gws.NewClient(&gws.BuiltinEventHandler{}, &gws.ClientOption{Addr: s.wsURL("/bench"), Logger: discardLogger{}})
+		c, _, err := gws.NewClient(&gws.BuiltinEventHandler{}, &gws.ClientOption{Addr: s.wsURL("/bench"), TlsConfig: s.tlsConfig(), Logger: discardLogger{}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -86,6 +86,14 @@ func (s *server) wsURL(path string) string {
 	return strings.Replace(u, "https://", "wss://", 1) + path
 }
 
+// tlsConfig is caConfig for a TLS server, else nil.
+func (s *server) tlsConfig() *tls.Config {
+	if s.TLS == nil {
+		return nil
+	}
+	return s.caConfig()
+}
+
 func (s *server) caConfig() *tls.Config {
 	pool := x509.NewCertPool()
 	pool.AddCert(s.Certificate())
