@@ -265,6 +265,7 @@ func Start(ctx context.Context, opts Options) (*Broker, error) {
 		return b, nil
 	} else {
 		why = append(why, "docker: "+reason)
+		opts.Logf("dockertest: not using Docker for %s: %s", opts.Variant, reason)
 	}
 	b, err := sharedLocal(ctx, opts)
 	if err != nil {
