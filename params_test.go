@@ -2,6 +2,8 @@ package stargate
 
 import (
 	"errors"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,3 +93,99 @@ func TestOptionsRejected(t *testing.T) {
 }
 
 func q(_ any, err error) error { return err }
+
+// decodeConsumerQuery is the inverse of ConsumerOptions.query, for the
+// round-trip fuzz target.
+func decodeConsumerQuery(t *testing.T, q url.Values) ConsumerOptions {
+	var o ConsumerOptions
+	atoi := func(k string) int {
+		n, err := strconv.Atoi(q.Get(k))
+		if err != nil {
+			t.Fatalf("%s=%q is not a number", k, q.Get(k))
+		}
+		return n
+	}
+	index := func(k string, names []string) int {
+		for i, n := range names {
+			if n == q.Get(k) {
+				return i
+			}
+		}
+		t.Fatalf("%s=%q is not one of %v", k, q.Get(k), names)
+		return 0
+	}
+	for k := range q {
+		switch k {
+		case "subscriptionType":
+			o.Type = SubscriptionType(index(k, subscriptionTypeNames))
+		case "subscriptionMode":
+			o.Mode = SubscriptionMode(index(k, subscriptionModeNames))
+		case "subscriptionInitialPosition":
+			o.InitialPosition = InitialPosition(index(k, initialPositionNames))
+		case "receiverQueueSize":
+			o.ReceiverQueueSize = atoi(k)
+		case "ackTimeoutMillis":
+			o.AckTimeout = time.Duration(atoi(k)) * time.Millisecond
+		case "negativeAckRedeliveryDelay":
+			o.NackRedeliveryDelay = time.Duration(atoi(k)) * time.Millisecond
+			if o.NackRedeliveryDelay == 0 {
+				o.NackRedeliveryDelay = -1 // "at once" is sent as 0
+			}
+		case "consumerName":
+			o.Name = q.Get(k)
+		case "priorityLevel":
+			o.PriorityLevel = atoi(k)
+		case "maxRedeliverCount":
+			o.DeadLetter.MaxRedeliveries = atoi(k)
+		case "deadLetterTopic":
+			o.DeadLetter.Topic = q.Get(k)
+		case "pullMode":
+			o.PullMode = q.Get(k) == "true"
+		case "cryptoFailureAction":
+			o.CryptoFailureAction = CryptoFailureAction(index(k, cryptoNames))
+		default:
+			t.Fatalf("unknown query parameter %s", k)
+		}
+	}
+	return o
+}
+
+func FuzzConsumerOptionsQuery(f *testing.F) {
+	f.Add(0, 0, 0, 0, int64(0), int64(0), "", 0, 0, "", false, 0, 0)
+	f.Add(3, 1, 1, 10, int64(2000), int64(-1), "c1", 2, 3, "dlq", true, 50, 2)
+	f.Add(9, -1, 2, 5000, int64(500), int64(300), "x", -1, -1, "a/b", false, 10, 7)
+	f.Fuzz(func(t *testing.T, typ, mode, pos, queue int, ackMs, nackMs int64, name string, prio, redeliver int,
+		dlq string, pull bool, window, crypto int) {
+		in := ConsumerOptions{
+			Type: SubscriptionType(typ), Mode: SubscriptionMode(mode), InitialPosition: InitialPosition(pos),
+			ReceiverQueueSize: queue, AckTimeout: time.Duration(ackMs) * time.Millisecond,
+			NackRedeliveryDelay: time.Duration(nackMs) * time.Millisecond, Name: name, PriorityLevel: prio,
+			DeadLetter: DeadLetterPolicy{MaxRedeliveries: redeliver, Topic: dlq}, PullMode: pull, PullWindow: window,
+			CryptoFailureAction: CryptoFailureAction(crypto),
+		}
+		q, err := in.query()
+		if err != nil {
+			if !errors.Is(err, ErrInvalidArgument) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		// Whatever was accepted must come back from the wire form.
+		want := in
+		want.PullWindow = 0 // client-side only
+		if want.NackRedeliveryDelay < 0 {
+			want.NackRedeliveryDelay = -1
+		}
+		if want.DeadLetter.Topic != "" {
+			tp, _ := ParseTopic(want.DeadLetter.Topic)
+			want.DeadLetter.Topic = tp.String()
+		}
+		parsed, err := url.ParseQuery(q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := decodeConsumerQuery(t, parsed); got != want {
+			t.Fatalf("round trip:\n in  %+v\n got %+v", want, got)
+		}
+	})
+}
