@@ -37,17 +37,6 @@ func (f *SendFuture) Wait() (MessageID, error) {
 	return f.id, f.err
 }
 
-// Result returns the ID and error if the future has completed, and ok
-// false (without blocking) if it has not.
-func (f *SendFuture) Result() (id MessageID, err error, ok bool) {
-	select {
-	case <-f.done:
-		return f.id, f.err, true
-	default:
-		return MessageID{}, nil, false
-	}
-}
-
 func (f *SendFuture) complete(id MessageID, err error) bool {
 	done := false
 	f.once.Do(func() {

@@ -225,3 +225,21 @@ func TestConsumerRedeliversAfterDrop(t *testing.T) {
 		t.Errorf("unacknowledged message 3 was delivered %d times, want a redelivery", seen[3])
 	}
 }
+
+func TestFirstDialSkipsUnreachableServiceURL(t *testing.T) {
+	srv := stargatetest.New(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dead := stargatetest.New(t, nil)
+	deadURL := dead.URL()
+	dead.Close()
+	client, err := stargate.NewClient(deadURL+","+srv.URL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := client.NewProducer(ctx, "first", nil)
+	if err != nil {
+		t.Fatalf("second URL not tried: %v", err)
+	}
+	p.Close()
+}

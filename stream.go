@@ -111,6 +111,16 @@ func (c *Client) newLink(path string, ep endpoint) *link {
 // link goroutine. On error nothing is left running.
 func (l *link) start(ctx context.Context) error {
 	s, err := l.dial(ctx)
+	// With several service URLs, a node that cannot be reached is skipped;
+	// a refusal by a server that answered is final.
+	for tries := 1; err != nil && tries < len(l.client.urls) && ctx.Err() == nil; tries++ {
+		var ce *ConnectError
+		if errors.As(err, &ce) {
+			break
+		}
+		l.urlIndex++
+		s, err = l.dial(ctx)
+	}
 	if err != nil {
 		return err
 	}

@@ -160,8 +160,13 @@ func TestFlushWaitsForAcks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, f := range futs {
-		if _, err, ok := f.Result(); !ok || err != nil {
-			t.Fatalf("future %d after Flush: done=%v err=%v", i, ok, err)
+		select {
+		case <-f.Done():
+		default:
+			t.Fatalf("future %d not complete after Flush", i)
+		}
+		if _, err := f.Wait(); err != nil {
+			t.Fatalf("future %d: %v", i, err)
 		}
 	}
 }
