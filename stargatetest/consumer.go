@@ -10,10 +10,16 @@ import (
 	"strings"
 )
 
-// Close codes for server-side session failures. The real proxy calls
-// close(WebSocketError 3) or lets an unchecked exception escape; neither
-// maps to a defined RFC 6455 code (§7.2). The fake uses 1011 for both.
+// Server-side session failures come in two kinds on Pulsar 4.0.8 (Jetty
+// 9.4.58): the handler's close(WebSocketError 3) uses a close code Jetty
+// refuses, so the connection is dropped without a close frame
+// (session.abort); an unchecked exception escaping a frame handler closes
+// with 1011 and the exception's message as the reason.
 const closeServerError = 1011
+
+// npeNoID is the NullPointerException text of a consumer frame without a
+// messageId (the proxy base64-decodes a null string).
+const npeNoID = `Cannot invoke "String.getBytes(java.nio.charset.Charset)" because "src" is null`
 
 // consumer is one consumer or reader socket, possibly spanning several
 // subscriptions (partitions, v3 topics).
@@ -385,13 +391,13 @@ func (s *Server) leaveLocked(sub *subscription, c *consumer) {
 func (s *Server) onConsumerFrame(c *consumer, data []byte) {
 	var cmd consumerCommand
 	if err := cmd.decode(data); err != nil {
-		c.sess.closeWith(closeServerError, "Failed to de-serialize from JSON")
+		c.sess.abort()
 		return
 	}
 	switch cmd.Type.s {
 	case "permit":
 		if !cmd.PermitMessages.set {
-			c.sess.closeWith(closeServerError, "Failed to de-serialize from JSON")
+			c.sess.abort()
 			return
 		}
 		s.permitLocked(c, cmd.PermitMessages.v)
@@ -430,7 +436,7 @@ func (s *Server) onConsumerFrame(c *consumer, data []byte) {
 // single non-partitioned topic (§5.4). A bad id closes the session.
 func (s *Server) lookupAckLocked(c *consumer, cmd consumerCommand) (ackRef, bool) {
 	if !cmd.MessageID.set {
-		c.sess.closeWith(closeServerError, "java.lang.NullPointerException")
+		c.sess.closeWith(closeServerError, npeNoID)
 		return ackRef{}, false
 	}
 	if ref, ok := c.ids[cmd.MessageID.s]; ok {
@@ -438,12 +444,12 @@ func (s *Server) lookupAckLocked(c *consumer, cmd consumerCommand) (ackRef, bool
 	}
 	raw, err := decodeJavaBase64(cmd.MessageID.s)
 	if err != nil {
-		c.sess.closeWith(closeServerError, "java.lang.IllegalArgumentException")
+		c.sess.closeWith(closeServerError, err.Error())
 		return ackRef{}, false
 	}
 	id, err := parseMessageID(raw)
 	if err != nil {
-		c.sess.closeWith(closeServerError, "Failed to de-serialize from JSON")
+		c.sess.abort()
 		return ackRef{}, false
 	}
 	if c.multi || len(c.subs) != 1 || id.batchIndex >= 0 || id.batchSize > 0 {
@@ -458,17 +464,17 @@ func (s *Server) lookupAckLocked(c *consumer, cmd consumerCommand) (ackRef, bool
 	return ackRef{}, false
 }
 
-// unsubscribeLocked is handleUnsubscribe: it fails (closing the session)
+// unsubscribeLocked is handleUnsubscribe: it fails (dropping the session)
 // while other consumers are connected; otherwise the subscriptions are
 // deleted and the socket stays open with a dead consumer (§3.6, §7.3).
 func (s *Server) unsubscribeLocked(c *consumer) {
 	if c.dead {
-		c.sess.closeWith(closeServerError, "Failed to de-serialize from JSON")
+		c.sess.abort()
 		return
 	}
 	for _, sub := range c.subs {
 		if len(sub.consumers) != 1 || sub.consumers[0] != c {
-			c.sess.closeWith(closeServerError, "Failed to de-serialize from JSON")
+			c.sess.abort()
 			return
 		}
 	}

@@ -1,6 +1,7 @@
 package stargatetest
 
 import (
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lxzan/gws"
 )
 
 const consPath = "/ws/v2/consumer/persistent/public/default/"
@@ -357,12 +359,25 @@ func TestUnsubscribe(t *testing.T) {
 func TestBadCommandsCloseSession(t *testing.T) {
 	t.Parallel()
 	srv := New(t, nil)
-	for i, frame := range []string{`{"type":"ack"}`, `{"messageId":"***"}`, `not json`, `{"type":"permit"}`} {
+	// Unchecked exceptions close with 1011 and their message; the
+	// handler's WebSocketError closes drop the connection (Pulsar 4.0.8).
+	for i, f := range []struct {
+		frame  string
+		code   int
+		reason string
+	}{
+		{`{"type":"ack"}`, closeServerError, npeNoID},
+		{`{"messageId":"***"}`, closeServerError, "Illegal base64 character 2a"},
+		{`{"messageId":"aGVsbG8="}`, -1, ""},
+		{`not json`, -1, ""},
+		{`{"type":"permit"}`, -1, ""},
+	} {
 		c := dial(t, srv, consPath+"badcmd/s"+itoa(i))
-		c.sendJSON(frame)
+		c.sendJSON(f.frame)
 		err := c.waitClosed()
-		if code := closeCode(err); code != closeServerError {
-			t.Errorf("%s: close %v", frame, err)
+		var ce *gws.CloseError
+		if code := closeCode(err); code != f.code || code > 0 && (!errors.As(err, &ce) || string(ce.Reason) != f.reason) {
+			t.Errorf("%s: close %v, want code %d %q", f.frame, err, f.code, f.reason)
 		}
 	}
 }

@@ -164,7 +164,13 @@ func parseJavaTime(s string) (time.Time, error) {
 	if t, err := time.Parse("2006-01-02T15:04Z07:00", s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, errors.New("java.time.format.DateTimeParseException: Text '" + s + "' could not be parsed")
+	// DateTimeParseException's message; the index is where ISO_OFFSET_DATE_TIME
+	// stopped (approximated: the end when only the offset is missing).
+	at := 0
+	if _, err := time.Parse("2006-01-02T15:04:05.999999999", s); err == nil {
+		at = len(s)
+	}
+	return time.Time{}, errors.New("Text '" + s + "' could not be parsed at index " + strconv.Itoa(at))
 }
 
 // decodeJavaBase64 is java.util.Base64.getDecoder().decode: standard
@@ -177,11 +183,20 @@ func decodeJavaBase64(s string) ([]byte, error) {
 	if len(s)-len(trimmed) > 2 {
 		return nil, errors.New("Input byte array has incorrect ending byte")
 	}
+	for i := 0; i < len(trimmed); i++ {
+		if c := trimmed[i]; !isBase64Char(c) {
+			return nil, errors.New("Illegal base64 character " + strconv.FormatInt(int64(c), 16))
+		}
+	}
 	b, err := base64.RawStdEncoding.DecodeString(trimmed)
 	if err != nil {
-		return nil, errors.New("Illegal base64 character in " + strconv.Quote(s))
+		return nil, errors.New("Last unit does not have enough valid bits")
 	}
 	return b, nil
+}
+
+func isBase64Char(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/'
 }
 
 func renderMessage(e *entry, id string, redeliveries int, reader bool) consumerMessage {

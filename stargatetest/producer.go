@@ -144,14 +144,17 @@ func terminatedMsg(t *topic, pr *producer) string {
 		"The topic %s that the producer %s produces to has been terminated", t.name, pr.name)
 }
 
+// npeNoPayload is the NullPointerException text of a send without payload.
+const npeNoPayload = `Cannot invoke "String.getBytes(java.nio.charset.Charset)" because "src" is null`
+
 // buildMessage validates a send; a non-empty errMsg means send-error:7.
 func buildMessage(f producerFrame) (m message, errMsg string) {
 	if !f.Payload.set {
-		return m, "java.lang.NullPointerException: payload is missing"
+		return m, npeNoPayload
 	}
 	payload, err := decodeJavaBase64(f.Payload.s)
 	if err != nil {
-		return m, err.Error()
+		return m, "Invalid Base64 message-payload error=" + err.Error()
 	}
 	m.payload = payload
 	if f.EventTime.set {
@@ -167,7 +170,7 @@ func buildMessage(f producerFrame) (m message, errMsg string) {
 			m.props[k] = v.s
 		}
 	}
-	if f.Key.set && f.Key.s != "" {
+	if f.Key.set { // "" is a key too: Pulsar 4.0.8 delivers "key":""
 		m.key = f.Key.ptr()
 	}
 	if f.DeliverAt.v > 0 {
@@ -242,6 +245,10 @@ func (s *Server) ackSendLocked(pr *producer, t *topic, id messageID, ctx *string
 	if pr.partitioned {
 		id.partition = t.partition
 	}
+	// The Java producer's BatchMessageIdImpl writes batch_index but not the
+	// batch size: acks of batched sends say batch_size 0 (Pulsar 4.0.8),
+	// consumed messages the size of their batch.
+	id.batchSize = 0
 	b, _ := json.Marshal(producerAck{Result: "ok", MessageID: id.encode(), Context: ctx})
 	ss := pr.sess
 	switch fs := &s.faults; {

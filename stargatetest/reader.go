@@ -91,11 +91,11 @@ func (s *Server) createReaderLocked(full string, p consumerParams, startID *mess
 }
 
 // onReaderFrame: isEndOfTopic is answered; any other valid JSON frame only
-// frees one window slot (§3.7, §5.3). Invalid JSON closes the session.
+// frees one window slot (§3.7, §5.3). Invalid JSON drops the connection.
 func (s *Server) onReaderFrame(c *consumer, data []byte) {
 	var cmd consumerCommand
 	if err := cmd.decode(data); err != nil {
-		c.sess.closeWith(closeServerError, "Failed to de-serialize from JSON")
+		c.sess.abort()
 		return
 	}
 	if cmd.Type.s == "isEndOfTopic" {

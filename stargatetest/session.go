@@ -71,6 +71,11 @@ func (ss *session) closeWith(code uint16, reason string) {
 	ss.poke()
 }
 
+// abort drops the connection without a close frame after the frames
+// already queued: what a real broker does when the handler closes the
+// session with a WebSocketError code (Jetty 9.4 refuses codes 1–8).
+func (ss *session) abort() { ss.closeWith(0, "") }
+
 // isClosing reports whether a close frame is queued or the socket is gone.
 func (ss *session) isClosing() bool {
 	ss.mu.Lock()
@@ -117,6 +122,10 @@ func (ss *session) writeLoop() {
 				if ss.conn.WriteMessage(gws.OpcodeText, b) != nil {
 					return // gws closed the socket; OnClose follows
 				}
+			}
+			if cl != nil && cl.code == 0 {
+				_ = ss.conn.NetConn().Close()
+				return
 			}
 			if cl != nil {
 				_ = ss.conn.WriteClose(cl.code, []byte(cl.reason))
