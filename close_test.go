@@ -92,7 +92,7 @@ func TestBoundedMemoryAgainstStall(t *testing.T) {
 	defer cancel()
 	client, _ := stargate.NewClient(srv.URL(), nil)
 	const window = 1000
-	p, err := client.NewProducer(ctx, "stall", &stargate.ProducerOptions{MaxInFlight: window})
+	p, err := client.NewProducer(ctx, "stall", &stargate.ProducerOptions{MaxInFlight: window, SendTimeout: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

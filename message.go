@@ -189,7 +189,9 @@ func (id MessageID) String() string {
 	return base64.StdEncoding.EncodeToString(appendMessageID(nil, id))
 }
 
-// IsZero reports whether id is the zero MessageID (no message).
+// IsZero reports whether id is the zero MessageID (no message). An ID
+// received from the server is never zero; a hand-built ID whose fields are
+// all zero is.
 func (id MessageID) IsZero() bool { return id == MessageID{} }
 
 // Compare orders IDs of the same partition: -1 if id is before other, 0 if
