@@ -192,6 +192,7 @@ func (c *Client) token(ctx context.Context) (string, error) {
 // provider's error.
 type TokenError struct{ Err error }
 
+// Error describes the provider failure.
 func (e *TokenError) Error() string { return "stargate: token provider: " + e.Err.Error() }
 
 // Unwrap returns the provider's error.

@@ -91,6 +91,7 @@ type CodecError struct {
 	Err     error
 }
 
+// Error describes the codec failure.
 func (e *CodecError) Error() string { return "stargate: codec: " + e.Err.Error() }
 
 // Unwrap returns the codec's error.

@@ -234,6 +234,7 @@ func (c *Consumer) Unsubscribe(ctx context.Context) error {
 // still connected to it.
 type UnsubscribeError struct{ Err error }
 
+// Error describes why the subscription was not deleted.
 func (e *UnsubscribeError) Error() string { return "stargate: unsubscribe failed: " + e.Err.Error() }
 
 // Unwrap returns the connection's close cause.

@@ -60,6 +60,7 @@ type ArgError struct {
 	Reason string // why it is wrong
 }
 
+// Error names the argument, its value and the reason.
 func (e *ArgError) Error() string {
 	if e.Value == "" {
 		return "stargate: invalid " + e.Arg + ": " + e.Reason
@@ -88,6 +89,7 @@ type ConnectError struct {
 	Path       string // the endpoint path; the query (which may hold a token) is never included
 }
 
+// Error gives the endpoint, the status and the server's message.
 func (e *ConnectError) Error() string {
 	msg := e.Message
 	if msg == "" {
@@ -128,6 +130,7 @@ type SendError struct {
 	Msg  string // the server's errorMsg, usually a Java exception text
 }
 
+// Error gives the result code and the server's message.
 func (e *SendError) Error() string {
 	if e.Msg == "" {
 		return "stargate: send-error:" + strconv.Itoa(e.Code)
@@ -148,6 +151,7 @@ type CloseError struct {
 	Reason string
 }
 
+// Error gives the close code and reason.
 func (e *CloseError) Error() string {
 	if e.Reason == "" {
 		return "stargate: connection closed by server: code " + strconv.Itoa(e.Code)
