@@ -3,6 +3,7 @@ package stargate
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -141,5 +142,98 @@ func TestDecodeAck(t *testing.T) {
 	}
 	if _, _, _, ok := decodeAck([]byte(`{"result":"send-error:3","errorMsg":"x"}`)); ok {
 		t.Error("an ack without context matched a send")
+	}
+}
+
+// inboundCorpus are frames for the differential tests: what the proxy writes
+// and the edges where the scanner must hand over to encoding/json.
+var inboundCorpus = []string{
+	`{"messageId":"CAcQADAA","payload":"aGVsbG8=","properties":{},"publishTime":"2024-06-01T12:00:00.25Z","redeliveryCount":0,"key":"k1"}`,
+	`{"messageId":"CHsQLRgCIAMwCg==","payload":"","properties":{"a":"b"},"publishTime":"2026-11-28T02:10:00.1+01:00","redeliveryCount":3,"eventTime":"2026-11-28T10:00:00.123Z"}`,
+	`{"messageId":"CLlAEKMXIAAwAA==","payload":"eHh4eA==","properties":{"trace":"abc","k":"v"},"publishTime":"2026-11-28T02:10:00.123456789Z","redeliveryCount":2,"key":"order-17","eventTime":"2026-11-28T02:09:59Z"}`,
+	`{"endOfTopic":false}`, `{"endOfTopic":true}`, ` { "endOfTopic" : true } `,
+	`{"type":"AUTH_CHALLENGE"}`, `{}`, `[]`, `{`, `{"messageId":"!!"}`, `{"messageId":"CAcQADAA","payload":"%%%"}`,
+	`{"messageId":"CAcQADAA","publishTime":"yesterday"}`, `{"messageId":"CAcQADAA","publishTime":"2024-02-30T00:00:00Z"}`,
+	`{"messageId":"CAcQADAA","publishTime":"2024-06-01T24:00:00Z"}`, `{"messageId":"CAcQADAA","publishTime":"2024-06-01T12:00:00.1234567890Z"}`,
+	`{"MessageId":"CAcQADAA","payload":"aGk="}`, `{"messageid":"CAcQADAA"}`,
+	`{"messageId":"CAcQADAA","payload":"aG\u0056sbG8="}`, `{"messageId":"CAcQ\/ADAA"}`, `{"messageId":"CAcQADAA","key":"k\"q"}`,
+	`{"messageId":"CAcQADAA","key":"ü"}`, "{\"messageId\":\"CAcQADAA\",\"key\":\"\xff\"}",
+	`{"messageId":"CAcQADAA","messageId":"CHsQLRgCIAMwCg=="}`, `{"messageId":"CAcQADAA","properties":{"a":"1","a":"2"}}`,
+	`{"messageId":"CAcQADAA","properties":{"a":"1"},"properties":{"b":"2"}}`, `{"messageId":"CAcQADAA","properties":{"a":1}}`,
+	`{"messageId":"CAcQADAA","properties":null}`, `{"messageId":"CAcQADAA","key":null}`, `{"messageId":null}`, `{"endOfTopic":null}`,
+	`{"messageId":"CAcQADAA","payload":null}`, `{"messageId":"CAcQADAA","redeliveryCount":1.5}`, `{"messageId":"CAcQADAA","redeliveryCount":1e2}`,
+	`{"messageId":"CAcQADAA","redeliveryCount":-0}`, `{"messageId":"CAcQADAA","redeliveryCount":99999999999999999999}`,
+	`{"messageId":"CAcQADAA","redeliveryCount":01}`, `{"messageId":"CAcQADAA","redeliveryCount":"1"}`,
+	`{"messageId":"CAcQADAA","x":{"y":[1,-2.5e+3,true,false,null,"s",{}]},"z":[]}`, `{"messageId":"CAcQADAA","x":[1,]}`,
+	`{"messageId":"CAcQADAA"} x`, `{"messageId":"CAcQADAA"}` + "\n", `{"messageId":"CAcQADAA",}`, `{"messageId" "CAcQADAA"}`,
+	`{"messageId":"CAcQADAA","payload":"aGVsbG8"}`, `{"messageId":"CAcQADAA","payload":"aGVsbG8=\n"}`, `{"messageId":"CAcQADA"}`,
+	`{"messageId":"CAcQADAA","endOfTopic":true}`, `{"messageId":"CAcQADAA","endOfTopic":tru}`, "{\"messageId\":\"CAcQ\tADAA\"}",
+}
+
+// TestDecodeInboundDifferential holds the scanner to encoding/json on the
+// corpus; FuzzDecodeInboundDifferential explores beyond it.
+func TestDecodeInboundDifferential(t *testing.T) {
+	for _, s := range inboundCorpus {
+		checkInboundSame(t, []byte(s))
+	}
+}
+
+func FuzzDecodeInboundDifferential(f *testing.F) {
+	for _, s := range inboundCorpus {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { checkInboundSame(t, data) })
+}
+
+func checkInboundSame(t *testing.T, data []byte) {
+	t.Helper()
+	tp := Topic{Persistent: true, Tenant: "public", Namespace: "default", Name: "x"}
+	m1, eot1, err1 := decodeInbound(data, tp)
+	m2, eot2, err2 := decodeInboundJSON(data, tp)
+	if (err1 == nil) != (err2 == nil) || errors.Is(err1, errUnknownFrame) != errors.Is(err2, errUnknownFrame) {
+		t.Fatalf("%q: scanner err %v, encoding/json err %v", data, err1, err2)
+	}
+	if (eot1 == nil) != (eot2 == nil) || (eot1 != nil && *eot1 != *eot2) {
+		t.Fatalf("%q: endOfTopic %v vs %v", data, eot1, eot2)
+	}
+	if diff := cmp.Diff(m2, m1, cmp.AllowUnexported(Message{}, MessageID{}), cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
+		t.Fatalf("%q: scanner and encoding/json differ (-json +scanner):\n%s", data, diff)
+	}
+}
+
+var ackCorpus = []string{
+	`{"result":"ok","messageId":"CAcQADAA","context":"17","errorCode":0,"schemaVersion":0}`,
+	`{"result":"send-error:8","errorMsg":"PulsarClientException$TimeoutException","context":"4","errorCode":0}`,
+	`{"result":"send-error:3","errorMsg":"bad"}`, `{"result":"ok","messageId":"!!","context":"1"}`,
+	`{"result":"ok","messageId":"CAcQADAA","context":"18446744073709551616"}`, `{"result":"ok","messageId":"CAcQADAA","context":"-1"}`,
+	`{"result":"ok","messageId":"CAcQADAA","context":""}`, `{"result":"ok","messageId":"CAcQADAA","context":17}`,
+	`{"Result":"ok","messageId":"CAcQADAA","context":"1"}`, `{"result":"ok","messageId":"CAcQADAA","context":"1","context":"2"}`,
+	`{"result":"ok","messageId":"CAcQADA","context":"1"}`, `{"result":"send-error:2","errorMsg":"a\"b","context":"1"}`,
+	`{"result":"ok","messageId":"CAcQADAA","context":"1"`, `{"result":"ok","messageId":"CAcQADAA","context":"1","x":{"y":[null]}}`,
+	`{"result":"ok","messageId":"CAcQADAA","context":"0001"}`, `{"result":null,"context":"1"}`, `{}`, `x`,
+}
+
+func TestDecodeAckDifferential(t *testing.T) {
+	for _, s := range ackCorpus {
+		checkAckSame(t, []byte(s))
+	}
+}
+
+func FuzzDecodeAckDifferential(f *testing.F) {
+	for _, s := range ackCorpus {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { checkAckSame(t, data) })
+}
+
+func checkAckSame(t *testing.T, data []byte) {
+	t.Helper()
+	c1, id1, err1, ok1 := decodeAck(data)
+	c2, id2, err2, ok2 := decodeAckJSON(data)
+	if c1 != c2 || ok1 != ok2 || (err1 == nil) != (err2 == nil) || id1 != id2 {
+		t.Fatalf("%q: scanner (%d %#v %v %v) vs encoding/json (%d %#v %v %v)", data, c1, id1, err1, ok1, c2, id2, err2, ok2)
+	}
+	if err1 != nil && err1.Error() != err2.Error() {
+		t.Fatalf("%q: error %q vs %q", data, err1, err2)
 	}
 }

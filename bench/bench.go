@@ -112,9 +112,9 @@ type Result struct {
 	Errors       int64   `json:"errors"`
 
 	// Latencies in milliseconds; NaN when not measured.
-	P50, P95, P99, P999 float64
+	P50, P95, P99, P999 float64 `json:"-"`
 
-	CPUSeconds float64 `json:"cpuSeconds"` // user+system during the window; NaN: unknown
+	CPUSeconds float64 `json:"-"` // user+system during the window; NaN: unknown
 	Allocs     int64   `json:"allocs"`     // heap allocations during the window; -1: unknown
 	PeakRSS    int64   `json:"peakRSS"`    // bytes; -1: unknown
 }
@@ -285,11 +285,11 @@ func WriteTable(w io.Writer, rs []Result, markdown bool) error {
 
 // Usage is a snapshot of this process's resource counters.
 type Usage struct {
-	When   time.Time
-	CPU    time.Duration // user + system
+	When    time.Time
+	CPU     time.Duration // user + system
 	Mallocs uint64
-	IO     int64 // rchar + wchar from /proc/self/io; -1 when unavailable
-	MaxRSS int64 // bytes
+	IO      int64 // rchar + wchar from /proc/self/io; -1 when unavailable
+	MaxRSS  int64 // bytes
 }
 
 // Snapshot reads the counters of this process. It calls runtime.ReadMemStats
