@@ -126,7 +126,10 @@ func (c *consumer) endOfTopic() bool {
 		return false
 	}
 	for _, sub := range c.subs {
-		if !sub.atEnd() {
+		// The broker tells a consumer it reached the end only once the
+		// subscription has no backlog: everything read and acknowledged
+		// (Pulsar 4.0.8). Readers acknowledge as they read.
+		if !sub.atEnd() || !c.reader && sub.backlog() > 0 {
 			return false
 		}
 	}

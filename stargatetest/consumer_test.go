@@ -258,7 +258,7 @@ func TestFailover(t *testing.T) {
 	srv := New(t, nil)
 	a := dial(t, srv, consPath+"fo/sub?subscriptionType=Failover")
 	waitConsumers(t, srv, "fo", "sub", 1)
-	b := dial(t, srv, consPath+"fo/sub?subscriptionType=Failover")
+	b := dial(t, srv, consPath+"fo/sub?subscriptionType=Failover&priorityLevel=1")
 	waitConsumers(t, srv, "fo", "sub", 2)
 	publishN(t, srv, "fo", 3)
 	got := a.receive(3)
@@ -331,9 +331,14 @@ func TestEndOfTopic(t *testing.T) {
 		t.Fatal("end of topic with unread messages")
 	}
 	c.sendJSON(map[string]any{"type": "permit", "permitMessages": 2})
-	c.receive(2)
+	ms := c.receive(2)
+	if c.endOfTopic() {
+		t.Fatal("end of topic with unacknowledged messages")
+	}
+	c.ack(ms[0])
+	c.ack(ms[1])
 	if !c.endOfTopic() {
-		t.Fatal("no end of topic after reading everything")
+		t.Fatal("no end of topic after acknowledging everything")
 	}
 }
 
@@ -560,5 +565,30 @@ func TestCommandKeysAreCaseSensitive(t *testing.T) {
 	c.sendJSON(`{"Type":"permit","permitMessages":1}`)
 	if code := closeCode(c.waitClosed()); code != closeServerError {
 		t.Fatalf("close code %d", code)
+	}
+}
+
+func TestFailoverHashRing(t *testing.T) {
+	t.Parallel()
+	srv := New(t, nil)
+	// Which of c-0, c-1, c-2 is active on a non-partitioned topic depends
+	// on the topic name's place on the consumers' hash ring, not on the
+	// connection order (values checked against Pulsar 4.0.8).
+	for topic, want := range map[string]string{"fo-ring-1": "", "fo-ring-2": "", "fo-ring-3": ""} {
+		cs := []*consumer{{name: "c-0"}, {name: "c-1"}, {name: "c-2"}}
+		want = cs[hashRingPick("persistent://public/default/"+topic, cs)].name
+		var ws []*wsClient
+		for _, n := range []string{"c-2", "c-1", "c-0"} {
+			ws = append(ws, dial(t, srv, consPath+topic+"/sub?subscriptionType=Failover&consumerName="+n))
+		}
+		waitConsumers(t, srv, topic, "sub", 3)
+		publishN(t, srv, topic, 1)
+		for i, n := range []string{"c-2", "c-1", "c-0"} {
+			if n == want {
+				ws[i].receive(1)
+			} else {
+				ws[i].expectNone(50 * time.Millisecond)
+			}
+		}
 	}
 }

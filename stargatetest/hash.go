@@ -3,6 +3,7 @@ package stargatetest
 import (
 	"encoding/binary"
 	"math/bits"
+	"strconv"
 	"unicode/utf16"
 )
 
@@ -55,4 +56,34 @@ func murmur3Hash(s string) int32 {
 	h *= 0xc2b2ae35
 	h ^= h >> 16
 	return int32(h) & 0x7fffffff
+}
+
+// consistentHashReplicas is the broker's CONSUMER_CONSISTENT_HASH_REPLICAS.
+const consistentHashReplicas = 100
+
+// hashRingPick is the broker's peekConsumerIndexFromHashRing: each consumer
+// puts Murmur3(name + j), j < 100, on a ring (a later consumer wins a
+// collision); the topic name's hash picks the first entry at or after it,
+// wrapping to the smallest.
+func hashRingPick(topic string, cs []*consumer) int {
+	ring := make(map[int32]int, len(cs)*consistentHashReplicas)
+	for i, c := range cs {
+		for j := range consistentHashReplicas {
+			ring[murmur3Hash(c.name+strconv.Itoa(j))] = i
+		}
+	}
+	h := murmur3Hash(topic)
+	best, first := int32(-1), int32(-1)
+	for k := range ring {
+		if k >= h && (best < 0 || k < best) {
+			best = k
+		}
+		if first < 0 || k < first {
+			first = k
+		}
+	}
+	if best < 0 {
+		best = first
+	}
+	return ring[best]
 }

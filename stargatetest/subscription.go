@@ -117,28 +117,32 @@ func (sub *subscription) requeueAllOf(c *consumer) {
 }
 
 // updateActive picks the active consumer of an Exclusive/Failover
-// subscription: on a partition, consumers sorted by priority and name and
-// index partition % n; otherwise the first connected among the highest
-// priority. A change hands the old active's unacked messages over.
+// subscription like the broker's AbstractDispatcherSingleActiveConsumer:
+// consumers sorted by priority, then name; among those of the highest
+// priority, index partition % n on a partition, otherwise the consumer the
+// topic name's Murmur3 hash falls on in a ring of 100 hashes per consumer
+// name. A change hands the old active's unacked messages over.
 func (sub *subscription) updateActive() {
 	if sub.sharedLike() {
 		return
 	}
 	var want *consumer
-	switch {
-	case len(sub.consumers) == 0:
-	case sub.typ == subFailover && sub.t.partition >= 0:
+	if len(sub.consumers) > 0 {
 		sorted := slices.Clone(sub.consumers)
 		slices.SortStableFunc(sorted, func(a, b *consumer) int {
 			return cmp.Or(cmp.Compare(a.p.priority, b.p.priority), cmp.Compare(a.name, b.name))
 		})
-		want = sorted[int(sub.t.partition)%len(sorted)]
-	default:
-		want = sub.consumers[0]
-		for _, c := range sub.consumers {
-			if c.p.priority < want.p.priority {
-				want = c
+		n := len(sorted)
+		for i, c := range sorted {
+			if c.p.priority != sorted[0].p.priority {
+				n = i
+				break
 			}
+		}
+		if sub.t.partition >= 0 {
+			want = sorted[int(sub.t.partition)%n]
+		} else {
+			want = sorted[hashRingPick(sub.t.name, sorted[:n])]
 		}
 	}
 	if sub.active != nil && sub.active != want {

@@ -139,3 +139,9 @@ func strs(ms []stargate.Message) []string {
 	}
 	return s
 }
+
+func contextWithTimeout(e *env, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(e.ctx, d)
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
