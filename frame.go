@@ -276,13 +276,13 @@ func decodeInbound(data []byte, topic Topic) (m Message, eot *bool, err error) {
 		m.Key = string(f.str[fKey])
 	}
 	if t := f.str[fPublishTime]; len(t) > 0 {
-		if m.PublishTime, ok = parseTimeBytes(t); !ok {
-			return decodeInboundJSON(data, topic)
+		if m.PublishTime, err = parseTime(t); err != nil {
+			return Message{}, nil, &ProtocolError{Frame: truncate(data), Err: err}
 		}
 	}
 	if t := f.str[fEventTime]; len(t) > 0 {
-		if m.EventTime, ok = parseTimeBytes(t); !ok {
-			return decodeInboundJSON(data, topic)
+		if m.EventTime, err = parseTime(t); err != nil {
+			return Message{}, nil, &ProtocolError{Frame: truncate(data), Err: err}
 		}
 	}
 	return m, nil, nil
@@ -749,6 +749,15 @@ func parseMessageIDBytes(b []byte) (MessageID, bool) {
 	}
 	id.wire = string(b)
 	return id, true
+}
+
+// parseTime is time.Parse(time.RFC3339Nano, string(b)), without allocating
+// for the UTC form the proxy writes.
+func parseTime(b []byte) (time.Time, error) {
+	if t, ok := parseTimeBytes(b); ok {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339Nano, string(b))
 }
 
 // parseTimeBytes parses the UTC form the proxy writes,

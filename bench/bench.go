@@ -114,9 +114,9 @@ type Result struct {
 	// Latencies in milliseconds; NaN when not measured.
 	P50, P95, P99, P999 float64 `json:"-"`
 
-	CPUSeconds float64 `json:"-"` // user+system during the window; NaN: unknown
-	Allocs     int64   `json:"allocs"`     // heap allocations during the window; -1: unknown
-	PeakRSS    int64   `json:"peakRSS"`    // bytes; -1: unknown
+	CPUSeconds float64 `json:"-"`       // user+system during the window; NaN: unknown
+	Allocs     int64   `json:"allocs"`  // heap allocations during the window; -1: unknown
+	PeakRSS    int64   `json:"peakRSS"` // bytes; -1: unknown
 }
 
 // NA returns the row of a scenario the client cannot run.
@@ -304,8 +304,26 @@ func Snapshot() Usage {
 		CPU:     time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
 		Mallocs: ms.Mallocs,
 		IO:      procIO("self"),
-		MaxRSS:  ru.Maxrss * 1024,
+		MaxRSS:  peakRSS("self"),
 	}
+}
+
+// peakRSS returns VmHWM of a process, in bytes, or -1. Unlike the maxrss of
+// getrusage/wait4, which Linux carries over from the pre-exec image (so a
+// child would inherit its parent's peak), VmHWM belongs to the current
+// address space.
+func peakRSS(pid string) int64 {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return -1
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n * 1024
+		}
+	}
+	return -1
 }
 
 // procIO returns rchar+wchar of a process from /proc/<pid>/io, or -1. Socket

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -149,9 +148,6 @@ func runChildProcess(ctx context.Context, self, client string, cfg Config, sc Sc
 		r.SetLatency(nil)
 		return r
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
-		r.PeakRSS = ru.Maxrss * 1024
-	}
 	return r
 }
 
@@ -242,17 +238,18 @@ func RunPulsarPerf(ctx context.Context, home string, cfg Config, sc Scenario) Re
 		s.CPU, s.HaveCPU = procCPU(cmd.Process.Pid)
 		s.IO = procIO(strconv.Itoa(cmd.Process.Pid))
 		s.HaveI = s.IO >= 0
+		if rss := peakRSS(strconv.Itoa(cmd.Process.Pid)); rss > 0 {
+			r.PeakRSS = rss
+		}
 		samples = append(samples, s)
 	}
 	werr := cmd.Wait()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
-		r.PeakRSS = ru.Maxrss * 1024
-	}
 	if len(samples) < 2 {
 		r.Err = fmt.Sprintf("pulsar-perf gave %d periodic lines (exit: %v) %s", len(samples), werr, strings.Join(tail[:min(len(tail), 2)], " "))
 		return r
 	}
-	return perfResult(r, samples)
+	r = perfResult(r, samples)
+	return r
 }
 
 // perfResult turns periodic samples into the window fields of r.
