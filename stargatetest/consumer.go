@@ -148,15 +148,24 @@ func (s *Server) serveConsumer(w http.ResponseWriter, r *http.Request, q query) 
 	if e != nil {
 		return e
 	}
+	var v3 consumerParams
+	if path.endpoint == "v3consumer" {
+		// The v3 handler's constructor checks the topics before the
+		// subscription and the other parameters.
+		if e := v3.parseV3Topics(q); e != nil {
+			return e
+		}
+		if path.subscription == "" {
+			return errStatus(400, "Invalid query params: Empty subscription name")
+		}
+	}
 	p, e := parseConsumerParams(q)
 	if e != nil {
 		return e
 	}
 	topics := []string{path.topic}
 	if path.endpoint == "v3consumer" {
-		if e := p.parseV3Topics(q); e != nil {
-			return e
-		}
+		p.topics, p.topicsPattern = v3.topics, v3.topicsPattern
 		topics = p.topics
 		if p.topicsPattern != "" {
 			full, err := normalizeTopic(p.topicsPattern)
@@ -230,7 +239,9 @@ func (s *Server) subscribeLocked(path wsPath, p consumerParams) (*consumer, []st
 			_ = add(full)
 		}
 	default:
-		c.multi = true
+		// One topic is a plain consumer in the Java client (only a
+		// partitioned one makes it multi-topic).
+		c.multi = len(p.topics) > 1
 		for _, full := range p.topics {
 			if e := add(full); e != nil {
 				return nil, nil, e
@@ -239,7 +250,8 @@ func (s *Server) subscribeLocked(path wsPath, p consumerParams) (*consumer, []st
 	}
 	if c.multi && p.queueSize == 0 {
 		// MultiTopicsConsumerImpl requires a receiver queue > 0 (§1.4).
-		return nil, nil, errStatus(500, "Failed to subscribe: Receiver queue size needs to be greater than 0 for Topics Consumer")
+		return nil, nil, errStatus(500, "Failed to create producer/consumer: java.util.concurrent.ExecutionException: "+
+			iae+": Receiver queue size needs to be greater than 0 for Topics Consumer")
 	}
 	for _, tg := range targets {
 		if e := checkJoin(tg.t, path.subscription, p); e != nil {
@@ -262,10 +274,10 @@ func checkJoin(t *topic, name string, p consumerParams) *httpError {
 		return nil
 	}
 	if sub.typ != p.subType {
-		return errStatus(409, "Failed to subscribe: Subscription is of different type")
+		return brokerRefusal(409, "Subscription is of different type")
 	}
 	if sub.typ == subExclusive {
-		return errStatus(409, "Failed to subscribe: Exclusive consumer is already connected")
+		return brokerRefusal(409, "Exclusive consumer is already connected")
 	}
 	return nil
 }
@@ -493,8 +505,10 @@ func (s *Server) unsubscribeLocked(c *consumer) {
 }
 
 // deadLetterLocked publishes the message at pos to the consumer's dead
-// letter topic the way the Java client does (properties REAL_TOPIC and
-// ORIGIN_MESSAGE_ID added). It reports false if the topic cannot be used.
+// letter topic the way the Java client of Pulsar 4.0.8 does (properties
+// REAL_TOPIC, REAL_SUBSCRIPTION, ORIGIN_MESSAGE_ID and, misspelt as in that
+// release, ORIGIN_MESSAGE_IDY_TIME added). It reports false if the topic
+// cannot be used.
 func (s *Server) deadLetterLocked(c *consumer, sub *subscription, pos int) bool {
 	dlq := c.p.deadLetter
 	if dlq == "" {
@@ -513,7 +527,8 @@ func (s *Server) deadLetterLocked(c *consumer, sub *subscription, pos int) bool 
 	if c.viaParent[sub] {
 		origin.partition = sub.t.partition
 	}
-	props := map[string]string{"REAL_TOPIC": sub.t.name, "ORIGIN_MESSAGE_ID": origin.String()}
+	props := map[string]string{"REAL_TOPIC": sub.t.name, "REAL_SUBSCRIPTION": sub.name,
+		"ORIGIN_MESSAGE_ID": origin.String(), "ORIGIN_MESSAGE_IDY_TIME": origin.String()}
 	for k, v := range e.props {
 		props[k] = v
 	}

@@ -1,7 +1,10 @@
 package stargatetest
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -40,3 +43,16 @@ func writeJettyError(w http.ResponseWriter, r *http.Request, e *httpError) {
 
 // jettyEscape is Jetty's StringUtil.sanitizeXmlString for the common cases.
 var jettyEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").Replace
+
+// brokerRefusal is how Pulsar 4.0.8's proxy reports an error the broker
+// returned while creating a producer or consumer: the Java client's
+// exception text, a JSON object with the broker's message, the request id
+// and the internal connection's addresses.
+func brokerRefusal(status int, errorMsg string) *httpError {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(errorMsg)
+	return errStatus(status, fmt.Sprintf(`Failed to create producer/consumer: {"errorMsg":%s,"reqId":%d, "remote":"127.0.0.1/127.0.0.1:6650", "local":"/127.0.0.1:%d"}`,
+		bytes.TrimSpace(b.Bytes()), rand.Int64(), 32768+rand.IntN(28000)))
+}

@@ -86,7 +86,7 @@ func parsePath(rawURI string) (wsPath, *httpError) {
 	seg := strings.Split(raw, "/")
 	if len(seg) >= 4 && seg[1] == "ws" && seg[2] == "v3" && seg[3] == "consumer" {
 		if len(seg) != 5 || seg[4] == "" {
-			return wsPath{}, errStatus(400, "Invalid query params: Empty subscription name")
+			return wsPath{endpoint: "v3consumer"}, nil // refused after the topics are checked
 		}
 		sub, err := formDecode(seg[4])
 		if err != nil {
@@ -96,12 +96,12 @@ func parsePath(rawURI string) (wsPath, *httpError) {
 	}
 	p := wsPath{endpoint: seg[3]}
 	if len(seg) < 8 {
-		return p, errStatus(500, "Invalid topic name format")
+		return p, errStatus(500, iae+": Invalid topic name format")
 	}
 	last := len(seg)
 	if p.endpoint == "consumer" {
 		if len(seg) != 9 {
-			return p, errStatus(400, "Invalid query params: Invalid consumer path, expected /ws/v2/consumer/{domain}/{tenant}/{namespace}/{topic}/{subscription}")
+			return p, errStatus(400, "Invalid query params: Invalid topic name format")
 		}
 		last = 8
 		sub, err := formDecode(seg[8])
@@ -115,10 +115,12 @@ func parsePath(rawURI string) (wsPath, *httpError) {
 	}
 	domain, tenant, ns := seg[4], seg[5], seg[6]
 	if domain != "persistent" && domain != "non-persistent" {
-		return p, errStatus(500, "Invalid topic domain: "+domain)
+		return p, errStatus(500, iae) // TopicDomain.getEnum throws without a message
 	}
-	if !namedEntity.MatchString(tenant) || !namedEntity.MatchString(ns) {
-		return p, errStatus(500, "Invalid named entity: "+tenant+"/"+ns)
+	for _, e := range []string{tenant, ns} {
+		if !namedEntity.MatchString(e) {
+			return p, errStatus(500, iae+": Invalid named entity: "+e)
+		}
 	}
 	var local []string
 	for _, s := range seg[7:last] {
@@ -131,7 +133,7 @@ func parsePath(rawURI string) (wsPath, *httpError) {
 		return p, errStatus(500, err.Error())
 	}
 	if name == "" {
-		return p, errStatus(500, "Invalid topic name format")
+		return p, errStatus(500, iae+": Invalid topic name format")
 	}
 	p.topic = domain + "://" + tenant + "/" + ns + "/" + name
 	return p, nil

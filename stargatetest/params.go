@@ -53,7 +53,10 @@ func (q query) enum(k, def, javaType string, allowed ...string) (string, *httpEr
 			return s, nil
 		}
 	}
-	return "", invalid("No enum constant %s.%s", javaType, s)
+	if strings.HasSuffix(javaType, ".HashingScheme") { // parsed with valueOf, no check of its own
+		return "", invalid("No enum constant %s.%s", javaType, s)
+	}
+	return "", invalid("Invalid %s %s", k, s)
 }
 
 // boolParam is Java's Boolean.parseBoolean: "true" in any case, else false.
@@ -232,27 +235,53 @@ func (p *consumerParams) parseDLQ(q query) *httpError {
 	return nil
 }
 
-// parseV3Topics reads topics/topicsPattern (§1.5): both → 400, neither → 500.
+// parseV3Topics reads topics/topicsPattern (§1.5) like Pulsar 4.0.8: the
+// handler's constructor checks that exactly one is set and parses the first
+// topic (500, an IllegalArgumentException); the consumer builder refuses
+// blank list items (400).
 func (p *consumerParams) parseV3Topics(q query) *httpError {
 	list, hasList := q.get("topics")
 	pattern, hasPattern := q.get("topicsPattern")
 	switch {
 	case hasList && hasPattern:
-		return invalid("Only one of topics or topicsPattern can be specified")
-	case hasList && list != "":
-		for _, t := range strings.Split(list, ",") {
-			full, err := normalizeTopic(strings.TrimSpace(t))
-			if err != nil {
-				return invalid("%s", err.Error())
-			}
-			p.topics = append(p.topics, full)
+		return errStatus(500, iae+": Topics must be null when use topicsPattern")
+	case !hasList && !hasPattern:
+		return errStatus(500, iae+": Should set topics or topicsPattern")
+	case hasPattern:
+		if _, err := normalizeTopic(pattern); err != nil {
+			return errStatus(500, iae+": "+shortNameError(pattern))
 		}
-		return nil
-	case hasPattern && pattern != "":
 		p.topicsPattern = pattern
 		return nil
 	}
-	return errStatus(500, "Failed to subscribe: topics or topicsPattern must be specified")
+	items := strings.Split(list, ",")
+	for len(items) > 1 && items[len(items)-1] == "" { // Java's String.split
+		items = items[:len(items)-1]
+	}
+	if _, err := normalizeTopic(items[0]); err != nil {
+		return errStatus(500, iae+": "+shortNameError(items[0]))
+	}
+	for _, t := range items {
+		if strings.TrimSpace(t) == "" {
+			return invalid("topicNames cannot have blank topic")
+		}
+	}
+	for _, t := range items {
+		full, err := normalizeTopic(strings.TrimSpace(t))
+		if err != nil {
+			return invalid("%s", shortNameError(t))
+		}
+		p.topics = append(p.topics, full)
+	}
+	return nil
+}
+
+// iae is the message of an IllegalArgumentException thrown by a handler's
+// constructor, which Jetty reports as a 500 with the exception's toString.
+const iae = "java.lang.IllegalArgumentException"
+
+func shortNameError(name string) string {
+	return "Invalid short topic name '" + name + "', it should be in the format of <tenant>/<namespace>/<topic> or <topic>"
 }
 
 // parseQueryLenient keeps whatever pairs parse, like a servlet container.

@@ -73,15 +73,15 @@ func (s *Server) createProducerLocked(full string, p producerParams) (*producer,
 	names := []string{full}
 	for _, t := range parts {
 		if t.terminate {
-			return nil, nil, errStatus(503, "Failed to create producer: Topic was already terminated")
+			return nil, nil, brokerRefusal(503, "org.apache.pulsar.broker.service.BrokerServiceException$TopicTerminatedException: Topic was already terminated")
 		}
 		if partitioned {
 			names = append(names, t.name)
 		}
 		for o := range t.producers {
 			if p.name != "" && o.name == p.name {
-				return nil, nil, errStatus(409, fmt.Sprintf(
-					"Failed to create producer: Producer with name '%s' is already connected to topic", p.name))
+				return nil, nil, brokerRefusal(409, fmt.Sprintf("org.apache.pulsar.broker.service.BrokerServiceException$NamingException: "+
+					"Producer with name '%s' is already connected to topic '%s'", p.name, t.name))
 			}
 		}
 	}
@@ -139,9 +139,8 @@ func (s *Server) onProducerFrame(pr *producer, data []byte) {
 	s.ackSendLocked(pr, t, id, ctx)
 }
 
-func terminatedMsg(t *topic, pr *producer) string {
-	return fmt.Sprintf("org.apache.pulsar.client.api.PulsarClientException$TopicTerminatedException: "+
-		"The topic %s that the producer %s produces to has been terminated", t.name, pr.name)
+func terminatedMsg(*topic, *producer) string {
+	return "org.apache.pulsar.client.api.PulsarClientException$TopicTerminatedException: Topic was terminated"
 }
 
 // npeNoPayload is the NullPointerException text of a send without payload.

@@ -21,7 +21,7 @@ func (s *Server) serveReader(w http.ResponseWriter, r *http.Request, q query) *h
 	if v, ok := q.get("receiverQueueSize"); ok {
 		n, err := strconv.ParseInt(v, 10, 32)
 		if err != nil {
-			return errStatus(500, "For input string: \""+v+"\"")
+			return errStatus(500, "java.lang.NumberFormatException: For input string: \""+v+"\"")
 		}
 		p.queueSize = int(min(n, 1000))
 	}

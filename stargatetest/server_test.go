@@ -63,7 +63,7 @@ func TestUpgradeValidation(t *testing.T) {
 		status int
 		body   string
 	}{
-		{consPath + "v/s?subscriptionType=shared", 400, "Invalid query params: No enum constant org.apache.pulsar.client.api.SubscriptionType.shared"},
+		{consPath + "v/s?subscriptionType=shared", 400, "Invalid query params: Invalid subscriptionType shared"},
 		{consPath + "v/s?receiverQueueSize=abc", 400, "Invalid query params: For input string: &quot;abc&quot;"},
 		{consPath + "v/s?receiverQueueSize=-1", 400, "Invalid query params"},
 		{consPath + "v/s?ackTimeoutMillis=999", 400, "Invalid query params"},
@@ -77,18 +77,18 @@ func TestUpgradeValidation(t *testing.T) {
 		{"/ws/v2/consumer/persistant/public/default/v/s", 500, ""},
 		{"/ws/v2/consumer/persistent/bad!tenant/default/v/s", 500, ""},
 		{consPath + "missing/s", 404, ""},
-		{prodPath + "v?messageRoutingMode=Custom", 400, "Invalid query params: No enum constant org.apache.pulsar.client.api.MessageRoutingMode.Custom"},
+		{prodPath + "v?messageRoutingMode=Custom", 400, "Invalid query params: Invalid messageRoutingMode Custom"},
 		{prodPath + "v?sendTimeoutMillis=soon", 400, "Invalid query params"},
 		{prodPath + "v?compressionType=lz4", 400, "Invalid query params"},
-		{prodPath + "v?hashingScheme=Murmur", 400, "Invalid query params"},
+		{prodPath + "v?hashingScheme=Murmur", 400, "Invalid query params: No enum constant org.apache.pulsar.client.api.HashingScheme.Murmur"},
 		{prodPath + "missing", 404, ""},
 		{rd + "?messageId=***", 500, "Failed to create reader"},
 		{rd + "?messageId=" + b64("junk"), 500, "Failed to create reader"},
 		{rd + "?receiverQueueSize=x", 500, ""},
 		{"/ws/v2/reader/persistent/public/default/missing", 500, "Failed to create reader"},
-		{"/ws/v3/consumer/s?topics=v&topicsPattern=v.*", 400, "Invalid query params"},
+		{"/ws/v3/consumer/s?topics=v&topicsPattern=v.*", 500, "java.lang.IllegalArgumentException: Topics must be null when use topicsPattern"},
 		{"/ws/v3/consumer/s", 500, ""},
-		{"/ws/v3/consumer/s?topics=v&receiverQueueSize=0", 500, ""},
+		{"/ws/v3/consumer/s?topicsPattern=public/default/v.*&receiverQueueSize=0", 500, "Receiver queue size needs to be greater than 0 for Topics Consumer"},
 		{"/ws/v2/nothing/persistent/public/default/v", 404, ""},
 	}
 	for _, tc := range cases {

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"maps"
 	"os"
@@ -16,6 +17,14 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// Cases mostly wait (for deliveries, for quiet); unless -parallel is
+	// given, run more of them at once than GOMAXPROCS.
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", "8")
+	}
 	code := m.Run()
 	dockertest.Shutdown() // a broker this binary started, if any
 	if code == 0 {
@@ -53,6 +62,7 @@ type Target interface {
 func TestConformance(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			t.Run("fake", func(t *testing.T) {
 				t.Parallel()
 				c.run(t, newFake(t, nil))

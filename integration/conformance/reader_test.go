@@ -137,16 +137,18 @@ func testEndOfTopic(t *testing.T, tg Target) {
 	pull.ack(ms[1])
 	eventually(t, waitFor, "endOfTopic on the pull consumer", pull.endOfTopic)
 
-	p.send(map[string]any{"payload": b64("late"), "context": "late"})
-	a := p.next()
-	t.Logf("send after terminate: %v", a)
-	if a["result"] != "send-error:8" || a["context"] != "late" {
-		t.Errorf("send after terminate: %v, want send-error:8", a)
+	for i := range 2 {
+		p.send(map[string]any{"payload": b64("late"), "context": "late" + itoa(i)})
+		a := p.next()
+		t.Logf("send %d after terminate: %v", i, a)
+		if a["result"] != "send-error:8" || a["context"] != "late"+itoa(i) || i == 0 &&
+			a["errorMsg"] != "org.apache.pulsar.client.api.PulsarClientException$TopicTerminatedException: Topic was terminated" {
+			t.Errorf("send after terminate: %v, want send-error:8", a)
+		}
 	}
 	r := dialRefused(t, tg.URL(), producerPath(topic), nil)
-	t.Logf("producer on a terminated topic: %d %q", r.status, r.msg)
-	if r.status != 503 {
-		t.Errorf("producer on a terminated topic: %d %q, want 503", r.status, r.msg)
+	if want := `Failed to create producer/consumer: {"errorMsg":"org.apache.pulsar.broker.service.BrokerServiceException$TopicTerminatedException: Topic was already terminated","reqId":`; r.status != 503 || !hasPrefix(r.msg, want) {
+		t.Errorf("producer on a terminated topic: %d %q, want 503 %s…", r.status, r.msg, want)
 	}
 	rd := dial(t, tg, readerPath(topic)+"?messageId=earliest")
 	rd.receive(2)

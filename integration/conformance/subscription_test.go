@@ -3,8 +3,8 @@ package conformance
 import (
 	"context"
 	"encoding/binary"
-	"math/bits"
 	"errors"
+	"math/bits"
 	"slices"
 	"sync"
 	"testing"
@@ -42,7 +42,9 @@ func testExclusiveBusy(t *testing.T, tg Target) {
 	if !errors.Is(err, stargate.ErrBusy) || !errors.As(err, &ce) || ce.StatusCode != 409 {
 		t.Fatalf("second exclusive consumer: %v, want 409", err)
 	}
-	t.Logf("409: %q", ce.Message)
+	if want := `Failed to create producer/consumer: {"errorMsg":"Exclusive consumer is already connected","reqId":`; !hasPrefix(ce.Message, want) {
+		t.Errorf("409 %q, want %s…", ce.Message, want)
+	}
 }
 
 // collect ranges over every consumer until n messages arrived in total,
@@ -115,16 +117,16 @@ func testFailoverOneActive(t *testing.T, tg Target) {
 			p.produce("m"+itoa(i), itoa(i))
 		}
 		want := failoverPick(topic, []string{"c-0", "c-1", "c-2"})
-		var active []string
 		for i, c := range cs {
-			select {
-			case <-c.frames:
-				active = append(active, names[i])
-			case <-time.After(quiet):
+			if names[i] == want {
+				c.receive(5)
 			}
 		}
-		if !slices.Equal(active, []string{want}) {
-			t.Errorf("topic %s: active %v, want [%s]", topic, active, want)
+		time.Sleep(quiet) // give a wrong dispatch time to show
+		for i, c := range cs {
+			if names[i] != want && len(c.frames) > 0 {
+				t.Errorf("topic %s: %s got messages; want only %s active", topic, names[i], want)
+			}
 		}
 		for _, c := range cs {
 			c.close()
@@ -432,6 +434,12 @@ func deadLetter(t *testing.T, tg Target, topic, query string, dlqs ...string) ([
 		if payloadOf(t, h.m) != "dead" {
 			t.Errorf("dead letter %v", h.m)
 		}
+		props, _ := h.m["properties"].(map[string]any)
+		if keys(props) != "ORIGIN_MESSAGE_ID,ORIGIN_MESSAGE_IDY_TIME,REAL_SUBSCRIPTION,REAL_TOPIC" ||
+			props["REAL_SUBSCRIPTION"] != "sub" || !hasPrefix(props["REAL_TOPIC"].(string), topic) ||
+			props["ORIGIN_MESSAGE_ID"] != props["ORIGIN_MESSAGE_IDY_TIME"] {
+			t.Errorf("dead letter properties %v", props)
+		}
 		c.none(quiet)
 		return counts, h.i
 	case <-time.After(waitFor + time.Second):
@@ -532,6 +540,12 @@ func testConsumerBadCommands(t *testing.T, tg Target) {
 		c := dial(t, tg, consumerPath(topic, "sub")+f.query)
 		c.send(f.frame)
 		code, reason, closed := closeOf(c, waitFor)
+		if f.reason == npe && reason == "NullPointerException" {
+			// The JVM drops the helpful message once the throw site is
+			// hot (OmitStackTraceInFastThrow); the proxy then falls back
+			// to the class name.
+			reason = npe
+		}
 		if !closed || code != f.code || reason != f.reason {
 			t.Errorf("frame %s%s: closed=%v code=%d reason=%q, want code %d %q", f.query, f.frame, closed, code, reason, f.code, f.reason)
 		}
