@@ -250,6 +250,9 @@ func decodeInbound(data []byte, topic Topic) (m Message, eot *bool, err error) {
 	if !scanFrame(data, &f) {
 		return decodeInboundJSON(data, topic)
 	}
+	if len(f.str[fPayload]) > 0 && (f.has(fEndOfTopic) || len(f.str[fMessageID]) == 0) {
+		return decodeInboundJSON(data, topic) // encoding/json would still check the base64
+	}
 	if f.has(fEndOfTopic) {
 		v := f.eot
 		return Message{}, &v, nil

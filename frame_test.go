@@ -167,7 +167,7 @@ var inboundCorpus = []string{
 	`{"messageId":"CAcQADAA","x":{"y":[1,-2.5e+3,true,false,null,"s",{}]},"z":[]}`, `{"messageId":"CAcQADAA","x":[1,]}`,
 	`{"messageId":"CAcQADAA"} x`, `{"messageId":"CAcQADAA"}` + "\n", `{"messageId":"CAcQADAA",}`, `{"messageId" "CAcQADAA"}`,
 	`{"messageId":"CAcQADAA","payload":"aGVsbG8"}`, `{"messageId":"CAcQADAA","payload":"aGVsbG8=\n"}`, `{"messageId":"CAcQADA"}`,
-	`{"messageId":"CAcQADAA","endOfTopic":true}`, `{"messageId":"CAcQADAA","endOfTopic":tru}`, "{\"messageId\":\"CAcQ\tADAA\"}",
+	`{"messageId":"CAcQADAA","endOfTopic":true}`, `{"payload":"0"}`, `{"payload":"aGk="}`, `{"endOfTopic":true,"payload":"0"}`, `{"messageId":"CAcQADAA","endOfTopic":tru}`, "{\"messageId\":\"CAcQ\tADAA\"}",
 }
 
 // TestDecodeInboundDifferential holds the scanner to encoding/json on the
