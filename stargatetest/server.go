@@ -230,12 +230,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJettyError(w, r, errStatus(404, "Not Found"))
 		return
 	}
+	q, _ := queryOf(r)
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		// Jetty's WebSocketServlet falls back to HttpServlet for plain GETs.
+		// The broker's authentication filter runs first; then Jetty's
+		// WebSocketServlet falls back to HttpServlet for plain GETs.
+		if _, e := s.authenticate(r, q); e != nil {
+			writeJettyError(w, r, e)
+			return
+		}
 		writeJettyError(w, r, errStatus(405, "HTTP method GET is not supported by this URL"))
 		return
 	}
-	q, _ := queryOf(r)
 	if e := handle(w, r, q); e != nil {
 		writeJettyError(w, r, e)
 	}

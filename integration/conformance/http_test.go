@@ -75,7 +75,7 @@ func testUpgradeRefusals(t *testing.T, tg Target) {
 // testPlainGET: a GET without Upgrade on an endpoint → 405.
 func testPlainGET(t *testing.T, tg Target) {
 	u := strings.Replace(tg.URL(), "ws://", "http://", 1) + producerPath(tg.Topic(t))
-	resp, err := http.Get(u)
+	resp, err := plainHTTP.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +104,22 @@ func testTokenAuth(t *testing.T, tg Target) {
 	for _, h := range []string{"Bearer wrong", "bearer " + tok, "Basic eHl6"} {
 		checkRefusals(t, at.URL(), bearer(h), []refusal{{prod, 401, authRequired}})
 	}
+	// A plain GET: 401 before the 405 of a servlet without GET.
+	httpURL := strings.Replace(at.URL(), "ws://", "http://", 1) + prod
+	for _, h := range []string{"", "Bearer " + tok} {
+		req, _ := http.NewRequest(http.MethodGet, httpURL, nil)
+		if h != "" {
+			req.Header.Set("Authorization", h)
+		}
+		resp, err := plainHTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{true: 401, false: 405}[h == ""]; resp.StatusCode != want {
+			t.Errorf("GET with %q: %s, want %d", h, resp.Status, want)
+		}
+	}
 	// With a good token the other checks apply.
 	checkRefusals(t, at.URL(), bearer("Bearer "+tok), []refusal{
 		{cons + "?ackTimeoutMillis=500", 400, "Invalid query params: Ack timeout should be greater than 1000 ms"},
@@ -125,3 +141,7 @@ func testTokenAuth(t *testing.T, tg Target) {
 		c.close()
 	}
 }
+
+// plainHTTP makes plain requests without keeping connections (or their
+// goroutines) around.
+var plainHTTP = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
