@@ -22,17 +22,23 @@
 //
 // The behaviour follows the protocol reference that stargate is written
 // against (docs/pulsar-websocket-protocol.md, "§" numbers in comments),
-// for a broker-embedded WebSocket service of Pulsar 4.0:
+// for a broker-embedded WebSocket service of Pulsar 4.0, and is held to a
+// real Pulsar 4.0.8 (Jetty 9.4.58) by the conformance suite in
+// integration/conformance, which runs the same cases against both:
 //
 //   - Path parsing on the raw URI with form decoding of topic and
 //     subscription; 400 for bad parameters ("Invalid query params: …"),
 //     401/403 for authentication and authorization, 404 for unknown topics
 //     when auto-creation is off, 409 for busy producer names and
 //     subscriptions, 503 for producers on terminated topics, 500 for the
-//     rest (reader failures always 500), each with a Jetty-like HTML body.
+//     rest (reader failures always 500), each with Jetty 9.4's HTML error
+//     page; broker refusals (409, 503) carry the proxy's
+//     "Failed to create producer/consumer: {"errorMsg":…}" text.
 //   - Producer acks with result, messageId, context, errorMsg, errorCode
 //     and schemaVersion present or absent exactly as the proxy writes
-//     them; send-error:3, 7 and 8; batching; SinglePartition and
+//     them; send-error:3, 7 and 8; batching (acks carry batch_index with
+//     batch_size 0, consumed messages the batch's size; a batch of one is
+//     a plain message); "key":"" is a key; SinglePartition and
 //     RoundRobinPartition routing with Java's String.hashCode or Murmur3.
 //   - Message ids are base64 MessageIdData with per-topic ledger ids,
 //     entry ids from 0, the partition when a partitioned topic is used
@@ -52,19 +58,18 @@
 //   - Timing: there is no prefetch. The real proxy's Java consumer reads up
 //     to receiverQueueSize messages ahead of the socket, so on a real
 //     broker Shared and Key_Shared consumers can be assigned messages they
-//     have not seen yet, ack timeouts can fire for them, and isEndOfTopic
-//     can answer true while messages are still buffered in the proxy. Here
-//     a message is assigned only when it is written to the socket, and
-//     isEndOfTopic is true once everything has been written.
+//     have not seen yet and ack timeouts can fire for them. Here a message
+//     is assigned only when it is written to the socket.
 //   - Ack timeouts fire exactly ackTimeoutMillis after delivery (the Java
 //     client uses a tick of up to a second more); nack delays are exact.
 //   - Redelivery order: redeliveries go out in position order before new
 //     messages. Key_Shared assigns each new key to the consumer with the
 //     fewest keys and keeps it there until that consumer leaves; there are
-//     no hash ranges and no draining when consumers join. Failover picks
-//     the first connected consumer of the highest priority (on partitions:
-//     priority, then name, index partition % consumers). priorityLevel
-//     does not rank Shared consumers.
+//     no hash ranges and no draining when consumers join. (Failover is
+//     modelled: among the highest priority, partition % consumers sorted
+//     by name on partitions, the broker's Murmur3 hash ring of consumer
+//     names otherwise — name consumers to know which one is active.)
+//     priorityLevel does not rank Shared consumers.
 //   - Acks are applied at once (the Java client groups them for ~100 ms).
 //     The per-socket id cache never expires (the real one: 1 hour).
 //   - Not modelled: schemas, compression, encryption and encryptionContext,
@@ -77,9 +82,29 @@
 //     a missing or unknown token fails before any other check with 401
 //     "Authentication required" (a standalone proxy validates consumer
 //     parameters first and says "Failed to authenticate").
-//   - Server-side session failures (bad command JSON, bad ids, failed
-//     unsubscribe) close the socket with 1011; what a real broker sends
-//     there is not settled (see §7.2).
+//   - Server-side session failures are modelled on Pulsar 4.0.8: failures
+//     the handler reports as WebSocketError 3 (bad command JSON, an id that
+//     is not MessageIdData, a permit without permitMessages, a failed
+//     unsubscribe) drop the connection without a close frame, because
+//     Jetty 9.4 refuses the code; exceptions escaping a handler (a
+//     non-base64 id, a missing messageId) close with 1011 and the
+//     exception's message. A real JVM drops NullPointerException messages
+//     once the throw site is hot (OmitStackTraceInFastThrow): the reason
+//     then becomes "NullPointerException" and a send-error:7 for a missing
+//     payload loses its errorMsg; the fake always sends the full text.
+//   - Error texts are the real ones for the common cases, but texts taken
+//     from Java exceptions on unusual input are approximations: send-error:3
+//     carries Go's JSON error instead of Jackson's, the "at index N" of a
+//     bad eventTime is 0 or the string's length, reader start ids that are
+//     not MessageIdData give "Failed to create reader: invalid message id…"
+//     instead of Netty/protobuf exception texts, and broker refusals use a
+//     random reqId and made-up addresses.
+//   - isEndOfTopic: a consumer sees true once the topic is terminated and
+//     its subscription has no backlog (everything acknowledged, as on the
+//     real broker), a reader once it has been sent everything; the real
+//     broker signals the end asynchronously, so poll.
+//   - DeleteTopic is always forced (sockets are dropped); a real
+//     non-forced delete of a topic in use fails with 412.
 //   - publishTime uses Options.Now in its location; timers use the real
 //     clock, so tests of delays take real time.
 //
