@@ -158,3 +158,19 @@ func (e *CloseError) Error() string {
 	}
 	return "stargate: connection closed by server: code " + strconv.Itoa(e.Code) + ": " + e.Reason
 }
+
+// ProtocolError reports a frame from the server that the client could not
+// understand. It ends the handle's sequences: a server that speaks another
+// protocol will not start making sense on reconnect.
+type ProtocolError struct {
+	Frame string // the start of the offending frame
+	Err   error
+}
+
+// Error describes the frame and what was wrong with it.
+func (e *ProtocolError) Error() string {
+	return "stargate: unexpected frame from server: " + e.Err.Error() + ": " + e.Frame
+}
+
+// Unwrap returns the decoding error.
+func (e *ProtocolError) Unwrap() error { return e.Err }
