@@ -428,6 +428,17 @@ func TestKillRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The bookie must come back under the same ID (host:port), or the
+	// ledgers written before the kill would point at a bookie that is gone.
+	var bookies []string
+	for _, l := range strings.Split(string(log), "\n") {
+		if _, after, ok := strings.Cut(l, "PulsarRegistrationClient - Bookie "); ok {
+			bookies = append(bookies, strings.Fields(after)[0])
+		}
+	}
+	if len(bookies) < 2 || slices.ContainsFunc(bookies, func(id string) bool { return id != bookies[0] }) {
+		t.Errorf("bookie registrations %v, want one ID, registered at least twice", bookies)
+	}
 	if n := bytes.Count(log, []byte("Starting BK with RocksDb metadata store")); n != 2 {
 		t.Errorf("log shows %d RocksDB-mode starts, want 2", n)
 	}
