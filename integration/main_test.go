@@ -33,7 +33,7 @@ func plain(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
 	t.Cleanup(cancel)
 	return &env{t: t, broker: b, client: c, admin: b.Admin(), ctx: ctx}
 }
