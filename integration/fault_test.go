@@ -150,7 +150,7 @@ func TestReconnectThroughHundredCuts(t *testing.T) {
 func TestReconnectAfterBrokerKill9(t *testing.T) {
 	checkLeaks(t)
 	b := dockertest.RequireWith(t, dockertest.Options{Variant: dockertest.Plain, Dedicated: true, Logf: t.Logf})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
 	defer cancel()
 	client, err := stargate.NewClient(b.WSURL, &stargate.ClientOptions{
 		ReconnectDelay: 50 * time.Millisecond, MaxReconnectDelay: time.Second, DialTimeout: 5 * time.Second})
