@@ -12,10 +12,11 @@ import (
 // Its methods are safe for concurrent use; Wait may be called any number of
 // times and returns the same result each time.
 type SendFuture struct {
-	done chan struct{}
-	id   MessageID
-	err  error
-	once sync.Once
+	mu       sync.Mutex
+	done     chan struct{} // made on demand: a future completed before anyone waits never needs one
+	complete bool
+	id       MessageID
+	err      error
 
 	// producer bookkeeping, guarded by the producer's pending lock; msg is
 	// cleared when the future leaves the pending set, to let the payload go
@@ -27,31 +28,53 @@ type SendFuture struct {
 
 // Done returns a channel that is closed when the future completes, for use
 // in select statements.
-func (f *SendFuture) Done() <-chan struct{} { return f.done }
+func (f *SendFuture) Done() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done == nil {
+		f.done = make(chan struct{})
+		if f.complete {
+			close(f.done)
+		}
+	}
+	return f.done
+}
 
 // Wait blocks until the future completes and returns the message's ID or
 // the error. Wait always returns: every future completes on
 // acknowledgement, error, send timeout or Close.
 func (f *SendFuture) Wait() (MessageID, error) {
-	<-f.done
-	return f.id, f.err
+	f.mu.Lock()
+	if f.complete {
+		defer f.mu.Unlock()
+		return f.id, f.err
+	}
+	if f.done == nil {
+		f.done = make(chan struct{})
+	}
+	done := f.done
+	f.mu.Unlock()
+	<-done
+	return f.id, f.err // written before done was closed
 }
 
-func (f *SendFuture) complete(id MessageID, err error) bool {
-	done := false
-	f.once.Do(func() {
-		f.id, f.err = id, err
+// finish completes the future; it reports false if it was already complete.
+func (f *SendFuture) finish(id MessageID, err error) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.complete {
+		return false
+	}
+	f.id, f.err, f.complete = id, err, true
+	if f.done != nil {
 		close(f.done)
-		done = true
-	})
-	return done
+	}
+	return true
 }
 
 // failedFuture returns an already completed future.
 func failedFuture(err error) *SendFuture {
-	f := &SendFuture{done: make(chan struct{})}
-	f.complete(MessageID{}, err)
-	return f
+	return &SendFuture{complete: true, err: err}
 }
 
 // acker is what a delivered Message points to: the consumer and the socket

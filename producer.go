@@ -114,7 +114,7 @@ func (p *Producer) Send(ctx context.Context, m Message) *SendFuture {
 		}
 		return failedFuture(err)
 	}
-	f := &SendFuture{done: make(chan struct{}), msg: m, size: size}
+	f := &SendFuture{msg: m, size: size}
 	p.sendMu.Lock()
 	p.pendMu.Lock()
 	if p.closed {
@@ -187,7 +187,7 @@ func (p *Producer) Flush(ctx context.Context) error {
 	p.pendMu.Unlock()
 	for _, f := range waits {
 		select {
-		case <-f.done:
+		case <-f.Done():
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -227,7 +227,7 @@ func (p *Producer) failAll(err error) {
 
 func (p *Producer) finish(f *SendFuture, id MessageID, err error) {
 	size := f.size
-	if f.complete(id, err) {
+	if f.finish(id, err) {
 		p.win.Release(size)
 	}
 }
