@@ -211,11 +211,7 @@ func (c *Consumer) Unsubscribe(ctx context.Context) error {
 	}
 	// The server answers nothing; it closes the session if unsubscribing
 	// failed. A reply to a later query proves the unsubscribe was done.
-	reply := make(chan bool, 1)
-	s.eotMu.Lock()
-	s.eotWaiters = append(s.eotWaiters, reply)
-	err := s.write([]byte(`{"type":"isEndOfTopic"}`))
-	s.eotMu.Unlock()
+	reply, err := s.askEndOfTopic()
 	if err != nil {
 		return err
 	}

@@ -117,12 +117,7 @@ func (in *inbox) isEndOfTopic(ctx context.Context) (bool, error) {
 		if err := in.end(); err != nil {
 			return false, err
 		}
-		reply := make(chan bool, 1)
-		s.eotMu.Lock()
-		s.eotWaiters = append(s.eotWaiters, reply)
-		err := s.write([]byte(`{"type":"isEndOfTopic"}`))
-		s.eotMu.Unlock()
-		if err == nil {
+		if reply, err := s.askEndOfTopic(); err == nil {
 			select {
 			case v := <-reply:
 				return v, nil

@@ -65,6 +65,17 @@ func (s *sock) write(p []byte) error {
 	return s.conn.Write(p)
 }
 
+// askEndOfTopic sends an isEndOfTopic query; the server answers queries in
+// order, and the reply arrives on the returned channel (buffered, so an
+// abandoned query never blocks the read goroutine).
+func (s *sock) askEndOfTopic() (<-chan bool, error) {
+	reply := make(chan bool, 1)
+	s.eotMu.Lock()
+	defer s.eotMu.Unlock()
+	s.eotWaiters = append(s.eotWaiters, reply)
+	return reply, s.write([]byte(`{"type":"isEndOfTopic"}`))
+}
+
 func (s *sock) dead() bool {
 	select {
 	case <-s.conn.Done():
