@@ -180,8 +180,15 @@ func (s *Server) serveConsumer(w http.ResponseWriter, r *http.Request, q query) 
 			return e
 		}
 	}
+	return s.openConsumer(w, r, func() (*consumer, []string, *httpError) { return s.subscribeLocked(path, p) })
+}
+
+// openConsumer creates a consumer or reader with create (under the server
+// lock), binds it to its session and upgrades the connection; a failed
+// upgrade closes what was created.
+func (s *Server) openConsumer(w http.ResponseWriter, r *http.Request, create func() (*consumer, []string, *httpError)) *httpError {
 	s.mu.Lock()
-	c, names, e := s.subscribeLocked(path, p)
+	c, names, e := create()
 	if e == nil {
 		s.bindConsumerLocked(c, names)
 	}

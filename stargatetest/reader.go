@@ -45,21 +45,9 @@ func (s *Server) serveReader(w http.ResponseWriter, r *http.Request, q query) *h
 		}
 		startID = &id
 	}
-	s.mu.Lock()
-	c, names, e := s.createReaderLocked(path.topic, p, startID)
-	if e == nil {
-		s.bindConsumerLocked(c, names)
-	}
-	s.mu.Unlock()
-	if e != nil {
-		return e
-	}
-	if err := s.upgrade(w, r, c.sess); err != nil {
-		s.mu.Lock()
-		s.closeConsumerLocked(c)
-		s.mu.Unlock()
-	}
-	return nil
+	return s.openConsumer(w, r, func() (*consumer, []string, *httpError) {
+		return s.createReaderLocked(path.topic, p, startID)
+	})
 }
 
 // createReaderLocked creates a non-durable exclusive subscription named like
