@@ -87,7 +87,10 @@ type acker struct {
 
 // Ack acknowledges the message to the consumer that delivered it, on the
 // connection that delivered it. It is safe from any goroutine, also after
-// the loop body that got the message has returned; ctx bounds the write.
+// the loop body that got the message has returned. Ack returns ctx's error
+// if ctx is already done; the write itself only queues the frame, and waits
+// (at most the connection's write timeout) only while the socket is backed
+// up.
 //
 // Ack returns ErrInvalidMessage for a message not delivered by a Consumer
 // (the zero Message, a hand-built one, or one from a Reader, whose flow
