@@ -47,15 +47,16 @@ func testExclusiveBusy(t *testing.T, tg Target) {
 	}
 }
 
-// collect ranges over every consumer until n messages arrived in total,
-// acking each; it returns what each consumer got, in order.
+// collect ranges over every consumer until n distinct messages (by ID) arrived,
+// acking each; it returns what each consumer got, in order. Delivery is
+// at-least-once, so a redelivered copy does not count towards n.
 func collect(t *testing.T, ctx context.Context, n int, cs ...*stargate.Consumer) [][]stargate.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	var mu sync.Mutex
 	got := make([][]stargate.Message, len(cs))
-	total := 0
+	distinct := map[string]bool{}
 	var wg sync.WaitGroup
 	for i, c := range cs {
 		wg.Go(func() {
@@ -66,8 +67,8 @@ func collect(t *testing.T, ctx context.Context, n int, cs ...*stargate.Consumer)
 				_ = m.Ack(ctx)
 				mu.Lock()
 				got[i] = append(got[i], m)
-				total++
-				if total >= n {
+				distinct[m.ID.String()] = true
+				if len(distinct) >= n {
 					cancel()
 				}
 				mu.Unlock()
@@ -75,8 +76,8 @@ func collect(t *testing.T, ctx context.Context, n int, cs ...*stargate.Consumer)
 		})
 	}
 	wg.Wait()
-	if total < n {
-		t.Fatalf("received %d of %d messages", total, n)
+	if len(distinct) < n {
+		t.Fatalf("received %d of %d distinct messages", len(distinct), n)
 	}
 	return got
 }
@@ -104,6 +105,9 @@ func testSharedSpreads(t *testing.T, tg Target) {
 // testFailoverOneActive: one consumer of a Failover subscription gets
 // everything — on a non-partitioned topic the one the broker's consistent
 // hash ring picks — and when it leaves, another takes over.
+// failoverSettle outlasts the broker's default activeConsumerFailoverDelayTimeMillis.
+const failoverSettle = 1500 * time.Millisecond
+
 func testFailoverOneActive(t *testing.T, tg Target) {
 	names := []string{"c-2", "c-0", "c-1"} // connection order
 	for range 3 {
@@ -112,6 +116,10 @@ func testFailoverOneActive(t *testing.T, tg Target) {
 		for _, n := range names {
 			cs = append(cs, dial(t, tg, consumerPath(topic, "sub")+"?subscriptionType=Failover&consumerName="+n))
 		}
+		// The broker switches the active consumer activeConsumerFailoverDelayTimeMillis
+		// (1 s by default) after a consumer joins; messages sent earlier may go to the
+		// previous active one. Let the ring settle before producing.
+		time.Sleep(failoverSettle)
 		p := dial(t, tg, producerPath(topic))
 		for i := range 5 {
 			p.produce("m"+itoa(i), itoa(i))
