@@ -42,7 +42,10 @@ func (c *cell) startSending(first int, send func(ctx context.Context, seq int) *
 	wg.Go(func() {
 		defer close(futs)
 		for seq := first; ; seq++ {
-			for s.ahead != nil && s.ahead(seq) {
+			// While the handle lags by more than maxAhead, the producer slows
+			// to a trickle instead of stopping: a non-durable consumer may
+			// have lost what was sent, and only new messages show it is back.
+			for waited := 0; s.ahead != nil && s.ahead(seq) && waited < 20; waited++ {
 				select {
 				case <-s.stop:
 					return
@@ -294,6 +297,7 @@ func (c *cell) runConsumerLike() {
 			if !isRefusal(err) {
 				c.t.Fatalf("NewReader from an ID on a partitioned topic: %v (%T), want an *ArgError or *ConnectError", err, err)
 			}
+			c.refused = err
 			c.notes = append(c.notes, "refused: "+err.Error())
 			closeProducers()
 			return

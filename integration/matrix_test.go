@@ -429,8 +429,9 @@ type cell struct {
 	tl       *tally
 	started  time.Time
 	closeMax time.Duration
-	liveFrom int  // seqs from here on must all arrive (later for non-durable consumers)
-	arrived  bool // a kill cell reached the killer
+	liveFrom int   // seqs from here on must all arrive (later for non-durable consumers)
+	arrived  bool  // a kill cell reached the killer
+	refused  error // NewReader refused, as the cell expects
 	notes    []string
 }
 
@@ -591,7 +592,12 @@ func (c *cell) closeTimed(what string, close func() error) {
 }
 
 // lost counts the published messages the cell should have seen and did not.
-func (c *cell) lost() int { return c.tl.missing(c.liveFrom) }
+func (c *cell) lost() int {
+	if c.refused != nil {
+		return 0
+	}
+	return c.tl.missing(c.liveFrom)
+}
 
 func (c *cell) row() string {
 	tl := c.tl
@@ -605,6 +611,15 @@ func (c *cell) row() string {
 	for s := range tl.published {
 		if s >= c.liveFrom && tl.seen[s] == 0 {
 			lost++
+		}
+	}
+	if c.refused != nil {
+		lost = 0
+		var ce *stargate.ConnectError
+		if errors.As(c.refused, &ce) {
+			res += fmt.Sprintf(" (refused: *ConnectError %d)", ce.StatusCode)
+		} else {
+			res += " (refused: " + c.refused.Error() + ")"
 		}
 	}
 	if c.spec.kind == kindConsumer && c.spec.nonDurable {
