@@ -29,8 +29,9 @@ type Consumer struct {
 	l      *link
 	inbox
 
-	permitMu sync.Mutex
-	permits  *backpressure.Permits // nil in push mode
+	permitMu   sync.Mutex
+	permits    *backpressure.Permits // nil in push mode
+	permitSock *sock                 // the socket the permits' credit was granted on
 }
 
 // NewConsumer subscribes to topic (any form ParseTopic accepts) as
@@ -92,14 +93,14 @@ func (c *Client) newV3(ctx context.Context, topics []string, pattern, subscripti
 }
 
 func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub string, o ConsumerOptions, q url.Values) (*Consumer, error) {
-	size := o.ReceiverQueueSize
-	if size == 0 {
-		size = maxReceiverQueue
+	window := o.ReceiverQueueSize
+	if window == 0 {
+		window = maxReceiverQueue
 	}
 	if o.PullMode {
-		size = o.PullWindow
+		window = o.PullWindow
 	}
-	cons := &Consumer{client: c, sub: sub, params: q, opts: o, inbox: newInbox(size+1, t)}
+	cons := &Consumer{client: c, sub: sub, params: q, opts: o, inbox: newInbox(window, t)}
 	if o.PullMode {
 		cons.permits = backpressure.NewPermits(o.PullWindow, o.PullWindow/2)
 	}
@@ -149,7 +150,7 @@ func (c *Consumer) Messages(ctx context.Context) iter.Seq2[Message, error] {
 				yield(Message{}, err)
 				return
 			}
-			c.taken()
+			c.taken(m)
 			if !yield(m, nil) {
 				return
 			}
@@ -168,8 +169,14 @@ func (c *Consumer) demand() {
 	c.permit(c.l.current())
 }
 
-// permit sends what Demand asks for; permitMu is held.
+// permit sends what Demand asks for on s; permitMu is held. Credit belongs
+// to the socket it was granted on: a new socket starts from none, so what
+// the old one was owed is never counted twice.
 func (c *Consumer) permit(s *sock) {
+	if s != c.permitSock {
+		c.permits.Reset()
+		c.permitSock = s
+	}
 	n := c.permits.Demand()
 	if n <= 0 {
 		return
@@ -183,12 +190,16 @@ func (c *Consumer) permit(s *sock) {
 	_ = s.write(b)
 }
 
-func (c *Consumer) taken() {
+// taken records that m was handed to the loop; only a message of the
+// socket that holds the credit spends it.
+func (c *Consumer) taken(m Message) {
 	if c.permits == nil {
 		return
 	}
 	c.permitMu.Lock()
-	c.permits.Taken()
+	if m.ack.s == c.permitSock {
+		c.permits.Taken()
+	}
 	c.permitMu.Unlock()
 }
 
@@ -211,7 +222,7 @@ func (c *Consumer) Unsubscribe(ctx context.Context) error {
 	}
 	// The server answers nothing; it closes the session if unsubscribing
 	// failed. A reply to a later query proves the unsubscribe was done.
-	reply, err := s.askEndOfTopic()
+	reply, err := s.acker().askEndOfTopic()
 	if err != nil {
 		return err
 	}
@@ -249,12 +260,9 @@ func (c *Consumer) Close() error {
 
 func (c *Consumer) query() url.Values { return cloneValues(c.params) }
 
-func (c *Consumer) onMessage(s *sock, data []byte) {
-	if s.ack == nil {
-		s.ack = &acker{c: c, s: s}
-	}
-	c.deliver(s, data, s.ack)
-}
+func (c *Consumer) prepare(s *sock) { s.ack = &acker{c: c, s: s} }
+
+func (c *Consumer) onMessage(s *sock, data []byte) { c.deliver(s, data, s.ack, nil) }
 
 func (c *Consumer) connected(s *sock) {
 	if c.permits == nil {
@@ -262,7 +270,6 @@ func (c *Consumer) connected(s *sock) {
 	}
 	c.permitMu.Lock()
 	defer c.permitMu.Unlock()
-	c.permits.Reset()
 	if c.ranging.Load() {
 		c.permit(s)
 	}

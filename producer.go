@@ -278,6 +278,7 @@ func (p *Producer) connected(s *sock) {
 	}
 }
 
+func (p *Producer) prepare(*sock)     {}
 func (p *Producer) lost(*sock, error) {}
 
 func (p *Producer) failed(err error) {
