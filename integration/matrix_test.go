@@ -557,9 +557,16 @@ func (c *cell) driveFaults() {
 		if i == faultsPlanned[c.spec.fault] {
 			return
 		}
+		at := time.Since(c.started)
 		if err := c.fault(); err != nil {
 			c.t.Errorf("fault %d: %v", i+1, err)
 			return
+		}
+		if c.spec.fault == faultKill {
+			c.k.mu.Lock()
+			c.notes = append(c.notes, fmt.Sprintf("arrived at the kill after %v, broker killed and back in %v",
+				at.Round(100*time.Millisecond), c.k.down.Round(100*time.Millisecond)))
+			c.k.mu.Unlock()
 		}
 	}
 }
