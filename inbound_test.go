@@ -161,3 +161,59 @@ func lastErr(seq func(func(Message, error) bool)) error {
 	}
 	return last
 }
+
+// A reader that is not ranging keeps at most one window of what it
+// received across reconnects (the next socket resumes after the last one
+// kept), and then yields every message once, in order.
+func TestReaderKeepsOneWindowAcrossReconnects(t *testing.T) {
+	srv := stargatetest.New(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i := range 100 {
+		if _, err := srv.Publish("r", stargatetest.Message{Payload: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client, err := NewClient(srv.URL(), &ClientOptions{ReconnectDelay: time.Millisecond, MaxReconnectDelay: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const window = 10
+	r, err := client.NewReader(ctx, "r", &ReaderOptions{StartMessageID: Earliest, ReceiverQueueSize: window})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	queued := func() int {
+		r.inbox.mu.Lock()
+		defer r.inbox.mu.Unlock()
+		return len(r.inbox.queue) - r.inbox.head
+	}
+	most := 0
+	for range 5 {
+		waitStable(t, func() int64 { return int64(queued()) })
+		most = max(most, queued())
+		s := r.l.current()
+		srv.DropConnections("r")
+		if _, err := r.l.next(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitStable(t, func() int64 { return int64(queued()) })
+	most = max(most, queued())
+	if most > 2*window {
+		t.Errorf("%d messages queued across reconnects; want at most two windows (%d)", most, 2*window)
+	}
+	want := byte(0)
+	for m, err := range r.Messages(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Payload[0] != want {
+			t.Fatalf("got message %d, want %d", m.Payload[0], want)
+		}
+		if want++; want == 100 {
+			break
+		}
+	}
+}

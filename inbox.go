@@ -112,6 +112,22 @@ func (in *inbox) drain() {
 	in.mu.Unlock()
 }
 
+// keepFirst drops all but the first n queued messages and returns the last
+// one kept; ok is false if nothing was dropped.
+func (in *inbox) keepFirst(n int) (last Message, ok bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.queue)-in.head <= n {
+		return Message{}, false
+	}
+	clear(in.queue[in.head+n:])
+	in.queue = in.queue[:in.head+n]
+	if n == 0 {
+		return Message{}, true
+	}
+	return in.queue[len(in.queue)-1], true
+}
+
 // end returns the terminal error once the link has ended, else nil.
 func (in *inbox) end() error {
 	select {
