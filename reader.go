@@ -5,6 +5,7 @@ import (
 	"errors"
 	"iter"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -76,6 +77,11 @@ func (c *Client) NewReader(ctx context.Context, topic string, opts *ReaderOption
 	r.l = c.newLink("/ws/v2/reader/"+t.path(), r)
 	r.inbox.l = r.l
 	if err := r.l.start(ctx); err != nil {
+		var ce *ConnectError
+		if errors.As(err, &ce) && strings.Contains(ce.Message, "startMessageId is illegal") {
+			return nil, argErr("ReaderOptions.StartMessageID", o.StartMessageID.String(),
+				"a partitioned topic can be read only from Earliest or Latest; the server refused: "+ce.Message)
+		}
 		return nil, err
 	}
 	return r, nil
