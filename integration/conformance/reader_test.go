@@ -3,8 +3,8 @@ package conformance
 import (
 	"errors"
 	"net/url"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
