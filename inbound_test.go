@@ -2,9 +2,12 @@ package stargate
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -215,5 +218,64 @@ func TestReaderKeepsOneWindowAcrossReconnects(t *testing.T) {
 		if want++; want == 100 {
 			break
 		}
+	}
+}
+
+// A server that sends far beyond the window has its connection dropped and
+// replaced (the broker redelivers), instead of growing the queue without
+// bound or blocking the read goroutine.
+func TestOverflowingServerIsDropped(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int32
+	up := gws.NewUpgrader(&gws.BuiltinEventHandler{}, nil)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := up.Upgrade(w, r)
+		if err != nil {
+			return
+		}
+		if conns.Add(1) == 1 {
+			for i := range 500 { // the window is 10
+				// MessageIdData{ledgerId: 1, entryId: i}: fields 1 and 2, varints
+				id := base64.StdEncoding.EncodeToString(binary.AppendUvarint([]byte{0x08, 0x01, 0x10}, uint64(i)))
+				_ = conn.WriteMessage(gws.OpcodeText, []byte(`{"messageId":"`+id+`","payload":"eA=="}`))
+			}
+		}
+		conn.ReadLoop()
+	})}
+	served := make(chan struct{})
+	go func() { defer close(served); _ = srv.Serve(ln) }()
+	defer func() { _ = srv.Close(); <-served }()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, err := NewClient("ws://"+ln.Addr().String(), &ClientOptions{ReconnectDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.NewConsumer(ctx, "t", "s", &ConsumerOptions{ReceiverQueueSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for conns.Load() < 2 && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := conns.Load(); n < 2 {
+		t.Fatalf("the overflowing connection was not replaced (%d connections)", n)
+	}
+	c.inbox.mu.Lock()
+	queued := len(c.inbox.queue) - c.inbox.head
+	c.inbox.mu.Unlock()
+	if queued > c.inbox.limit {
+		t.Errorf("%d messages queued, over the limit of %d", queued, c.inbox.limit)
+	}
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hung")
 	}
 }

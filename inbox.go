@@ -75,7 +75,7 @@ func (in *inbox) deliver(s *sock, data []byte, a *acker, note func(*Message)) {
 	in.mu.Unlock()
 	if n >= in.limit {
 		in.l.client.logger().Warn("stargate: dropping connection", "path", in.l.path, "err", errInboxOverflow)
-		s.conn.Abort()
+		in.l.drop(s)
 		return
 	}
 	select {
