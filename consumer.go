@@ -20,7 +20,11 @@ import (
 //
 // If the connection is lost, the consumer re-subscribes with backoff and
 // the broker redelivers what was not acknowledged; the range loop does not
-// see the loss. Messages may therefore be delivered more than once.
+// see the loss, and Ack on the lost connection returns nil. Messages may
+// therefore be delivered more than once. A NonDurable subscription does not
+// survive the loss: the broker drops it with its last consumer, so
+// unacknowledged messages and those published while disconnected are not
+// redelivered.
 type Consumer struct {
 	client *Client
 	sub    string
@@ -57,7 +61,8 @@ func (c *Client) NewConsumer(ctx context.Context, topic, subscription string, op
 
 // NewMultiTopicConsumer subscribes to several topics at once through the
 // v3 endpoint (Pulsar 3.2 and later). Messages from it carry no Topic: the
-// server does not say where each came from.
+// server does not say where each came from. Without DeadLetter.Topic, the
+// server names the dead-letter topic after the first topic of the list.
 func (c *Client) NewMultiTopicConsumer(ctx context.Context, topics []string, subscription string, opts *ConsumerOptions) (*Consumer, error) {
 	for _, t := range topics {
 		if strings.Contains(t, ",") {
@@ -69,7 +74,11 @@ func (c *Client) NewMultiTopicConsumer(ctx context.Context, topics []string, sub
 
 // NewPatternConsumer subscribes to every topic whose full name matches the
 // regular expression pattern, within one namespace, through the v3
-// endpoint, e.g. "persistent://public/default/orders-.*".
+// endpoint, e.g. "persistent://public/default/orders-.*". The server
+// matches with Java's regular expressions and only against persistent
+// topics; the pattern must also compile as a Go (RE2) expression, which is
+// checked before dialing. Without DeadLetter.Topic, the server names the
+// dead-letter topic after the pattern.
 func (c *Client) NewPatternConsumer(ctx context.Context, pattern, subscription string, opts *ConsumerOptions) (*Consumer, error) {
 	if pattern == "" {
 		return nil, argErr("topics pattern", "", "must not be empty")

@@ -75,7 +75,7 @@ func (in *inbox) deliver(s *sock, data []byte, a *acker, note func(*Message)) {
 	in.mu.Unlock()
 	if n >= in.limit {
 		in.l.client.logger().Warn("stargate: dropping connection", "path", in.l.path, "err", errInboxOverflow)
-		s.conn.Abort()
+		in.l.drop(s)
 		return
 	}
 	select {
@@ -110,6 +110,22 @@ func (in *inbox) drain() {
 	clear(in.queue)
 	in.queue, in.head = in.queue[:0], 0
 	in.mu.Unlock()
+}
+
+// keepFirst drops all but the first n queued messages and returns the last
+// one kept; ok is false if nothing was dropped.
+func (in *inbox) keepFirst(n int) (last Message, ok bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.queue)-in.head <= n {
+		return Message{}, false
+	}
+	clear(in.queue[in.head+n:])
+	in.queue = in.queue[:in.head+n]
+	if n == 0 {
+		return Message{}, true
+	}
+	return in.queue[len(in.queue)-1], true
 }
 
 // end returns the terminal error once the link has ended, else nil.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"iter"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -38,6 +39,7 @@ type Reader struct {
 	inbox
 
 	mu          sync.Mutex
+	window      int                 // the server's window: receiverQueueSize
 	opened      time.Time           // before the first dial; the Latest boundary
 	partitioned bool                // messages carry a partition of the reader's topic
 	recv        MessageID           // the last message received (not partitioned): where a reconnect resumes
@@ -71,10 +73,15 @@ func (c *Client) NewReader(ctx context.Context, topic string, opts *ReaderOption
 		window = maxReceiverQueue
 	}
 	r := &Reader{client: c, opts: o, params: q, inbox: newInbox(window, t),
-		opened: time.Now(), yielded: make(map[int32]MessageID)}
+		window: window, opened: time.Now(), yielded: make(map[int32]MessageID)}
 	r.l = c.newLink("/ws/v2/reader/"+t.path(), r)
 	r.inbox.l = r.l
 	if err := r.l.start(ctx); err != nil {
+		var ce *ConnectError
+		if errors.As(err, &ce) && strings.Contains(ce.Message, "startMessageId is illegal") {
+			return nil, argErr("ReaderOptions.StartMessageID", o.StartMessageID.String(),
+				"a partitioned topic can be read only from Earliest or Latest; the server refused: "+ce.Message)
+		}
 		return nil, err
 	}
 	return r, nil
@@ -250,9 +257,22 @@ func (r *Reader) received(m *Message) {
 	}
 }
 
-// The queue is kept across a lost socket: what was received is yielded,
-// and the next socket resumes after it.
-func (r *Reader) connected(*sock)   {}
-func (r *Reader) lost(*sock, error) {}
-func (r *Reader) failed(error)      {}
-func (r *Reader) tick(time.Time)    {}
+// lost keeps what was received for the loop, and the next socket resumes
+// after it. At most one window is kept, so that reconnects while the loop
+// is not ranging cannot pile up windows; a partitioned topic is re-read
+// from Earliest anyway, so nothing is kept there.
+func (r *Reader) lost(*sock, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.partitioned {
+		r.drain()
+		return
+	}
+	if last, ok := r.keepFirst(r.window); ok {
+		r.recv = last.ID
+	}
+}
+
+func (r *Reader) connected(*sock) {}
+func (r *Reader) failed(error)    {}
+func (r *Reader) tick(time.Time)  {}

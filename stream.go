@@ -91,6 +91,7 @@ type link struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 	fatal     chan error         // fail's error for the link goroutine; one slot
+	drops     chan *sock         // sockets to drop and replace; one slot
 	cancel    context.CancelFunc // cancels a dial in progress
 	ctx       context.Context
 	done      chan struct{} // closed when the link goroutine has ended
@@ -108,6 +109,7 @@ func (c *Client) newLink(path string, ep endpoint) *link {
 		changed: make(chan struct{}),
 		closing: make(chan struct{}),
 		fatal:   make(chan error, 1),
+		drops:   make(chan *sock, 1),
 		done:    make(chan struct{}),
 	}
 }
@@ -221,6 +223,15 @@ func (l *link) fail(err error) {
 	}
 }
 
+// drop aborts s, which is then replaced as if it had been lost; it is safe
+// from s's read goroutine (which must not abort its own connection).
+func (l *link) drop(s *sock) {
+	select {
+	case l.drops <- s:
+	default: // a drop is already on its way
+	}
+}
+
 // current returns the current socket.
 func (l *link) current() *sock { return l.cur.Load() }
 
@@ -255,6 +266,11 @@ func (l *link) run() {
 		case <-l.closing:
 			_ = s.conn.Close()
 			return
+		case d := <-l.drops:
+			if d == s {
+				s.conn.Abort() // then Done fires and the socket is replaced
+			}
+			continue
 		case err := <-l.fatal:
 			// The server said something the client cannot go on from.
 			s.conn.Abort()

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"testing"
@@ -223,4 +224,26 @@ func TestPartitionConsumedDirectlyKeepsItsName(t *testing.T) {
 	if got[0].Topic != want || got[0].ID.Partition != 2 {
 		t.Fatalf("message from %v (partition %d), want %v", got[0].Topic, got[0].ID.Partition, want)
 	}
+}
+
+// TestReaderPartitionedFromMessageIDIsArgError: the server refuses a
+// message ID as the start of a reader on a partitioned topic; NewReader
+// says so with an *ArgError naming the option.
+func TestReaderPartitionedFromMessageIDIsArgError(t *testing.T) {
+	e := plain(t)
+	topic := dockertest.UniqueTopic(t)
+	if err := e.admin.CreatePartitionedTopic(e.ctx, topic, 3); err != nil {
+		t.Fatal(err)
+	}
+	p := e.producer(topic, nil)
+	ids := e.sendAll(p, msgs(2, "m")...)
+	r, err := e.client.NewReader(e.ctx, topic, &stargate.ReaderOptions{StartMessageID: ids[0]})
+	var ae *stargate.ArgError
+	if !errors.As(err, &ae) || ae.Arg != "ReaderOptions.StartMessageID" {
+		if r != nil {
+			r.Close()
+		}
+		t.Fatalf("NewReader from a message ID on a partitioned topic: %v, want an *ArgError for ReaderOptions.StartMessageID", err)
+	}
+	t.Log(err)
 }
