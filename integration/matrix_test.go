@@ -635,9 +635,13 @@ func (c *cell) row() string {
 	if c.refused != nil {
 		lost = 0
 		var ce *stargate.ConnectError
-		if errors.As(c.refused, &ce) {
+		var ae *stargate.ArgError
+		switch {
+		case errors.As(c.refused, &ae):
+			res += " (refused: *ArgError)"
+		case errors.As(c.refused, &ce):
 			res += fmt.Sprintf(" (refused: *ConnectError %d)", ce.StatusCode)
-		} else {
+		default:
 			res += " (refused: " + c.refused.Error() + ")"
 		}
 	}
