@@ -356,17 +356,18 @@ func (c *cell) runConsumerLike() {
 					return
 				}
 				c.recordMsg(m, 0)
-				if c.spec.kind == kindReader {
-					continue
-				}
-				if err := m.Ack(c.ctx); err != nil {
-					c.tl.mu.Lock()
-					c.tl.ackErrs++
-					if c.tl.firstAck == nil {
-						c.tl.firstAck = err
+				if c.spec.kind != kindReader {
+					if err := m.Ack(c.ctx); err != nil {
+						c.tl.mu.Lock()
+						c.tl.ackErrs++
+						if c.tl.firstAck == nil {
+							c.tl.firstAck = err
+						}
+						c.tl.mu.Unlock()
 					}
-					c.tl.mu.Unlock()
 				}
+				c.gate.RLock() // waits while heldFault holds the loop
+				c.gate.RUnlock()
 			}
 		})
 	}

@@ -438,7 +438,10 @@ type cell struct {
 	liveFrom int   // seqs from here on must all arrive (later for non-durable consumers)
 	arrived  bool  // a kill cell reached the killer
 	refused  error // NewReader refused, as the cell expects
-	notes    []string
+
+	gate         sync.RWMutex // held by heldFault: the range loops wait
+	queuedAtCuts int64        // frames the server sent while the loop was held
+	notes        []string
 }
 
 func runCell(t *testing.T, spec cellSpec, k *killer, report func(cellSpec, string)) {
@@ -478,6 +481,9 @@ func runCell(t *testing.T, spec cellSpec, k *killer, report func(cellSpec, strin
 			spec.name(), c.tl.sent, c.tl.acked, len(c.tl.seen), c.tl.deliveries-len(c.tl.seen), lost, c.tl.ackErrs,
 			c.tl.order, c.tl.faults)
 		c.tl.mu.Unlock()
+		if c.queuedAtCuts > 0 {
+			c.notes = append(c.notes, fmt.Sprintf("%d frames arrived while the loop was held before cuts", c.queuedAtCuts))
+		}
 		t.Logf("%s close=%v elapsed=%v %s", line, c.closeMax.Round(time.Millisecond),
 			time.Since(c.started).Round(time.Millisecond), strings.Join(c.notes, "; "))
 	}()
@@ -558,7 +564,7 @@ func (c *cell) driveFaults() {
 			return
 		}
 		at := time.Since(c.started)
-		if err := c.fault(); err != nil {
+		if err := c.heldFault(); err != nil {
 			c.t.Errorf("fault %d: %v", i+1, err)
 			return
 		}
@@ -569,6 +575,25 @@ func (c *cell) driveFaults() {
 			c.k.mu.Unlock()
 		}
 	}
+}
+
+// heldFault does one fault. A cut of a consuming handle's connection is
+// made while its range loop is held (as a busy loop body would), once the
+// server has sent more frames, so that messages are queued in the client
+// when the connection dies: they must be neither lost nor yielded twice.
+func (c *cell) heldFault() error {
+	if c.spec.fault != faultCut || c.spec.kind == kindProducer {
+		return c.fault()
+	}
+	c.gate.Lock()
+	defer c.gate.Unlock()
+	f0 := c.px.frames.Load()
+	// The server may have no credit left (pull mode): hold 500 ms at most.
+	for end := time.Now().Add(500 * time.Millisecond); c.px.frames.Load() < f0+20 && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.queuedAtCuts += c.px.frames.Load() - f0
+	return c.fault()
 }
 
 // waitFor polls cond until it holds; cond also returns a progress measure.
