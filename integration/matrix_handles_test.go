@@ -247,9 +247,13 @@ func (c *cell) runConsumerLike() {
 	first := 0
 	var startID stargate.MessageID
 	if c.spec.kind == kindReader {
+		futs := make([]*stargate.SendFuture, preload)
 		for seq := range preload {
 			c.tl.sent++
-			id, err := send(c.ctx, seq).Wait()
+			futs[seq] = send(c.ctx, seq)
+		}
+		for seq, f := range futs {
+			id, err := f.Wait()
 			if err != nil {
 				c.t.Fatalf("preload %d: %v", seq, err)
 			}
