@@ -122,6 +122,7 @@ func runWithFaults(t *testing.T, e *env, client *stargate.Client, n int, po *sta
 	return r
 }
 
+// isClosed reports whether ch is closed, without waiting.
 func isClosed(ch <-chan struct{}) bool {
 	select {
 	case <-ch:
