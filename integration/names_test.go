@@ -74,25 +74,37 @@ func edgeNames() []string {
 	for _, c := range namesPunct {
 		out = append(out, string(c))
 	}
-	return append(out, "%%", "++", "+ +", " +", "%2B", "%25", "%20", "%zz", "%", "100%", "..", "...",
-		" lead", "trail ", " ", "é", "😀", "é😀ß", "a b", "orders:v1+x")
+	return append(out, "%%", "++", "+ +", " +", "%2B", "%25", "%20", "%zz", "100%", "..", "...",
+		" lead", "trail ", " ", "é", "😀", "é😀ß", "a b", "orders:v1+x",
+		"\u3000", "x\u3000", "\u00a0", "\u2007 ", "\u0085")
 }
 
+// javaBlank: the generated names' whitespace that Java's
+// Character.isWhitespace counts (U+00A0 and U+2007 it does not).
+const javaBlank = " \u3000"
+
 // topicRefusedByBroker reports whether the broker cannot hold name as a
-// topic's local name verbatim: its client trims trailing spaces (Java's
+// topic's local name verbatim: it refuses a blank name ("Topic local name
+// must not be blank") and its client trims trailing spaces (Java's
 // StringUtils.trim on the full name).
-func topicRefusedByBroker(name string) bool { return strings.HasSuffix(name, " ") }
+func topicRefusedByBroker(name string) bool {
+	return strings.Trim(name, javaBlank) == "" || strings.HasSuffix(name, " ")
+}
 
 // subRefusedByBroker reports whether the broker refuses name as a
 // subscription ("subscriptionName cannot be blank").
-func subRefusedByBroker(name string) bool { return strings.Trim(name, " ") == "" }
+func subRefusedByBroker(name string) bool { return strings.Trim(name, javaBlank) == "" }
 
-// names returns n names: the edge names first, then generated ones.
+// names returns n distinct names: the edge names first, then generated
+// ones.
 func names(r *rand.Rand, n int) []string {
-	out := edgeNames()
+	var out []string
 	seen := make(map[string]bool)
-	for _, s := range out {
-		seen[s] = true
+	for _, s := range edgeNames() {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
 	}
 	for len(out) < n {
 		if s := genName(r); !seen[s] {
@@ -207,15 +219,16 @@ func TestNamesTopicsAndSubscriptions(t *testing.T) {
 	e := plain(t)
 	r := namesRand(t)
 	ns := namesNamespace(t, e)
-	tops := names(r, 60)
-	subs := names(r, 60)
+	tops := names(r, 100)
+	subs := names(r, 100)
 	r.Shuffle(len(subs), func(i, j int) { subs[i], subs[j] = subs[j], subs[i] })
 
 	type pair struct {
 		topic, full, sub string
 	}
 	var pairs []pair
-	bad := 0 // names refused or misrouted although the broker would hold them, or accepted although it would alter them
+	bad := 0     // names refused or misrouted although the broker would hold them, or accepted although it would alter them
+	refused := 0 // names rightly refused before dialing
 	for i, name := range tops {
 		full := "persistent://" + ns + "/" + name
 		sub := subs[i]
@@ -223,6 +236,7 @@ func TestNamesTopicsAndSubscriptions(t *testing.T) {
 		wantRefusal := topicRefusedByBroker(name) || subRefusedByBroker(sub)
 		switch {
 		case wantRefusal && isArgError(err):
+			refused++
 			continue
 		case wantRefusal:
 			t.Errorf("topic %q, subscription %q: the broker cannot hold it verbatim, but it was not refused with an *ArgError (err %v)", name, sub, err)
@@ -266,8 +280,8 @@ func TestNamesTopicsAndSubscriptions(t *testing.T) {
 			bad++
 		}
 	}
-	t.Logf("%d/%d topic+subscription names landed verbatim or were rightly refused; %d went wrong",
-		len(tops)-bad, len(tops), bad)
+	t.Logf("%d/%d topic+subscription name pairs landed verbatim or were rightly refused (%d refused); %d went wrong",
+		len(tops)-bad, len(tops), refused, bad)
 }
 
 // TestNamesMultiTopicConsumer: a v3 consumer over topics with generated
