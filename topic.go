@@ -31,8 +31,9 @@ type Topic struct {
 // whitespace, in Java's sense), a name ending with a space (the broker
 // trims it) and a name that is only a partition suffix, "-partition-<n>"
 // (the partition of a topic without a name, which the broker never
-// finds). Every name ParseTopic accepts reaches the broker as written. A malformed name gives an *ArgError.
-// Legacy (v1) names with a cluster segment are rejected.
+// finds). Every name ParseTopic accepts reaches the broker as written. A
+// malformed name gives an *ArgError. Legacy (v1) names with a cluster
+// segment are rejected.
 func ParseTopic(s string) (Topic, error) {
 	t := Topic{Persistent: true}
 	rest := s
