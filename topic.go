@@ -98,6 +98,13 @@ func (t Topic) validate() error {
 
 const partitionSuffix = "-partition-"
 
+// isPartitionName reports whether name is already one partition of a
+// partitioned topic ("orders-partition-2").
+func isPartitionName(name string) bool {
+	i := strings.LastIndex(name, partitionSuffix)
+	return i >= 0 && partitionIndex(name[i+len(partitionSuffix):])
+}
+
 // partitionIndex reports whether s is a partition index as Pulsar's
 // TopicName reads one: a non-negative int in canonical decimal.
 func partitionIndex(s string) bool {
