@@ -56,7 +56,7 @@ func (c *Client) NewConsumer(ctx context.Context, topic, subscription string, op
 	if err != nil {
 		return nil, err
 	}
-	return c.newConsumer(ctx, "/ws/v2/consumer/"+t.path()+"/"+url.QueryEscape(subscription), t, subscription, o, q)
+	return c.newConsumer(ctx, "/ws/v2/consumer/"+t.path()+"/"+escapeName(subscription), t, subscription, o, q)
 }
 
 // NewMultiTopicConsumer subscribes to several topics at once through the
@@ -98,7 +98,7 @@ func (c *Client) newV3(ctx context.Context, topics []string, pattern, subscripti
 	if err := multiTopicQuery(q, topics, pattern); err != nil {
 		return nil, err
 	}
-	return c.newConsumer(ctx, "/ws/v3/consumer/"+url.QueryEscape(subscription), Topic{}, subscription, o, q)
+	return c.newConsumer(ctx, "/ws/v3/consumer/"+escapeName(subscription), Topic{}, subscription, o, q)
 }
 
 func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub string, o ConsumerOptions, q url.Values) (*Consumer, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -210,24 +209,5 @@ func orClosed(err error) error {
 }
 
 func partitionName(base string, partition int32) string {
-	return base + "-partition-" + strconv.Itoa(int(partition))
-}
-
-// isPartitionName reports whether name is already one partition of a
-// partitioned topic ("orders-partition-2").
-func isPartitionName(name string) bool {
-	i := strings.LastIndex(name, "-partition-")
-	if i < 0 {
-		return false
-	}
-	digits := name[i+len("-partition-"):]
-	if digits == "" {
-		return false
-	}
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return base + partitionSuffix + strconv.Itoa(int(partition))
 }

@@ -158,8 +158,13 @@ func (l *link) dial(ctx context.Context) (*sock, error) {
 		}
 	}
 	u := *base
-	u.Path = base.Path + l.path
-	u.RawPath = base.Path + l.path
+	// l.path is escaped already (escapeName) and must go out byte for
+	// byte: RawPath carries it, and Path is its decoded form, without
+	// which URL.String would escape the path a second time.
+	u.RawPath = base.EscapedPath() + l.path
+	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
+		return nil, err
+	}
 	u.RawQuery = q.Encode()
 	s := &sock{ready: make(chan struct{}), ep: l.ep}
 	l.ep.prepare(s)
