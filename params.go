@@ -219,7 +219,11 @@ type ProducerOptions struct {
 	// fails in Send with an *ArgError before anything is written. Zero means
 	// 1 MiB, the server's default. At most 16 MiB, the client connection's
 	// own limit on one outbound frame (about 12 MiB of payload); a server
-	// configured to accept more still gets at most that.
+	// configured to accept more still gets at most that. Set above the
+	// server's real limit, a larger frame makes the server close the
+	// connection with 1009: the producer then ends, and the futures of
+	// pending and later sends fail with that *CloseError (a resend would
+	// meet it again on every connection).
 	MaxFrameSize int
 }
 

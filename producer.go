@@ -154,13 +154,17 @@ func (p *Producer) Send(ctx context.Context, m Message) *SendFuture {
 	}
 	f := &SendFuture{msg: m, size: size}
 	select {
-	case p.sendLock <- struct{}{}:
-	case <-ctx.Done():
-		p.win.Release(size)
-		return failedFuture(ctx.Err())
-	case <-p.dead:
-		p.win.Release(size)
-		return failedFuture(p.closedErr())
+	case p.sendLock <- struct{}{}: // the uncontended case, without the cost of a three-way select
+	default:
+		select {
+		case p.sendLock <- struct{}{}:
+		case <-ctx.Done():
+			p.win.Release(size)
+			return failedFuture(ctx.Err())
+		case <-p.dead:
+			p.win.Release(size)
+			return failedFuture(p.closedErr())
+		}
 	}
 	p.pendMu.Lock()
 	if p.closed {
@@ -365,7 +369,22 @@ func (p *Producer) connected(s *sock) {
 	}
 }
 
-func (p *Producer) lost(*sock, error) {}
+// lost ends the producer when the server closed the connection with 1009
+// (message too big): one of the pending frames is over the server's
+// webSocketMaxTextFrameSize, so ProducerOptions.MaxFrameSize is set above
+// it, and every reconnect would resend that frame and meet the same close,
+// storing the messages before it again each time.
+func (p *Producer) lost(_ *sock, err error) {
+	var ce *CloseError
+	if errors.As(err, &ce) && ce.Code == closeMessageTooBig {
+		p.shut(err)
+		p.failAll(err)
+	}
+}
+
+// closeMessageTooBig is the WebSocket close code for a message over the
+// receiver's limit (RFC 6455 §7.4.1).
+const closeMessageTooBig = 1009
 
 func (p *Producer) failed(err error) {
 	p.shut(err)

@@ -512,3 +512,46 @@ func TestProducerTopicTerminated(t *testing.T) {
 		t.Errorf("send after a reconnect to a terminated topic: %v, want the 503 *ConnectError", err)
 	}
 }
+
+// A frame over the server's real limit (MaxFrameSize set above
+// webSocketMaxTextFrameSize) makes the server close with 1009. Resending it
+// would meet the same close on every connection, storing the messages
+// before it again each time: the producer ends with that *CloseError.
+func TestProducerEndsOnFrameTooBigForServer(t *testing.T) {
+	srv := stargatetest.New(t, &stargatetest.Options{MaxTextFrameSize: 2000})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	opts := fastReconnect
+	client, _ := stargate.NewClient(srv.URL(), &opts)
+	const topic = "persistent://public/default/too-big"
+	p, err := client.NewProducer(ctx, topic, &stargate.ProducerOptions{MaxFrameSize: 8192, SendTimeout: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("small")}).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	srv.WithholdAcks(true) // a small message pending with the big one
+	defer srv.WithholdAcks(false)
+	small := p.Send(ctx, stargate.Message{Payload: []byte("pending")})
+	big := p.Send(ctx, stargate.Message{Payload: make([]byte, 3000)})
+	var ce *stargate.CloseError
+	for i, f := range []*stargate.SendFuture{small, big} {
+		select {
+		case <-f.Done():
+		case <-time.After(5 * time.Second):
+			st, _ := srv.Stats(topic)
+			t.Fatalf("future %d still pending 5s after the server's 1009 (%d messages stored)", i, st.MsgIn)
+		}
+		if _, err := f.Wait(); !errors.As(err, &ce) || ce.Code != 1009 {
+			t.Errorf("future %d: %v, want the 1009 *CloseError", i, err)
+		}
+	}
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("later")}).Wait(); !errors.As(err, &ce) || ce.Code != 1009 {
+		t.Errorf("later send: %v, want the 1009 *CloseError", err)
+	}
+	if st, _ := srv.Stats(topic); st.MsgIn > 3 {
+		t.Errorf("%d messages stored: the pending ones were resent again and again", st.MsgIn)
+	}
+}
