@@ -118,7 +118,7 @@ func TestBadInput(t *testing.T) {
 			return newProducer(topic, &stargate.ProducerOptions{SendTimeout: 100 * 24 * time.Hour})
 		}, arg("ProducerOptions.SendTimeout")},
 		{"batch delay over a Java int of ms", func() error {
-			return newProducer(topic, &stargate.ProducerOptions{Batching: true, BatchingMaxPublishDelay: 1<<31*time.Millisecond})
+			return newProducer(topic, &stargate.ProducerOptions{Batching: true, BatchingMaxPublishDelay: 1 << 31 * time.Millisecond})
 		}, arg("ProducerOptions.BatchingMaxPublishDelay")},
 		{"batch size over a Java int", func() error {
 			return newProducer(topic, &stargate.ProducerOptions{Batching: true, BatchingMaxMessages: 1 << 31})
@@ -130,7 +130,7 @@ func TestBadInput(t *testing.T) {
 			return newConsumer(topic, "s", &stargate.ConsumerOptions{AckTimeout: 100 * 24 * time.Hour})
 		}, arg("ConsumerOptions.AckTimeout")},
 		{"nack delay over a Java int of ms", func() error {
-			return newConsumer(topic, "s", &stargate.ConsumerOptions{NackRedeliveryDelay: 1<<31*time.Millisecond})
+			return newConsumer(topic, "s", &stargate.ConsumerOptions{NackRedeliveryDelay: 1 << 31 * time.Millisecond})
 		}, arg("ConsumerOptions.NackRedeliveryDelay")},
 		{"priority over a Java int", func() error {
 			return newConsumer(topic, "s", &stargate.ConsumerOptions{Type: stargate.Shared, PriorityLevel: 1 << 31})
