@@ -258,7 +258,7 @@ func (p *Producer) Flush(ctx context.Context) error {
 // if the server has stopped reading: it never waits for Sends in progress,
 // nor for a resend after a reconnect, which it interrupts. It returns nil.
 func (p *Producer) Close() error {
-	p.shut(ErrClosed)
+	p.shut(ErrClosed) // also after a terminal error: every method now says ErrClosed
 	// A resend in progress holds the send lock and may wait on a backed-up
 	// socket; closing that socket releases it, so that the link goroutine
 	// (which l.close joins) returns at once.
@@ -270,11 +270,12 @@ func (p *Producer) Close() error {
 	return nil
 }
 
-// shut makes every later Send fail with err (unless an earlier error was
-// set) and wakes Sends waiting for the send lock.
+// shut makes every later Send fail with err (unless an earlier terminal
+// error was set; ErrClosed always wins) and wakes Sends waiting for the
+// send lock.
 func (p *Producer) shut(err error) {
 	p.pendMu.Lock()
-	if !p.closed {
+	if !p.closed || err == ErrClosed {
 		p.closed, p.err = true, err
 	}
 	p.pendMu.Unlock()

@@ -511,6 +511,15 @@ func TestProducerTopicTerminated(t *testing.T) {
 	if !errors.As(err, &ce) || !errors.Is(err, stargate.ErrTopicTerminated) {
 		t.Errorf("send after a reconnect to a terminated topic: %v, want the 503 *ConnectError", err)
 	}
+
+	// After Close, every method says ErrClosed.
+	p.Close()
+	if _, err := p.Send(ctx, stargate.Message{}).Wait(); !errors.Is(err, stargate.ErrClosed) {
+		t.Errorf("Send after Close: %v, want ErrClosed", err)
+	}
+	if err := p.Flush(ctx); !errors.Is(err, stargate.ErrClosed) {
+		t.Errorf("Flush after Close: %v, want ErrClosed", err)
+	}
 }
 
 // A frame over the server's real limit (MaxFrameSize set above
