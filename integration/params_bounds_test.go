@@ -16,11 +16,16 @@ import (
 func TestServerJavaIntParams(t *testing.T) {
 	e := plain(t)
 	topic := dockertest.UniqueTopic(t)
-	producer := strings.TrimPrefix(e.broker.ProducerURL(topic), "ws")
-	consumer := strings.TrimPrefix(e.broker.ConsumerURL(topic, "s"), "ws")
+	producer := func(string) string { return strings.TrimPrefix(e.broker.ProducerURL(topic), "ws") }
+	// A fresh subscription per probe: an Exclusive one is held until the
+	// server notices the probe's connection is gone.
+	consumer := func(sub string) string { return strings.TrimPrefix(e.broker.ConsumerURL(topic, sub), "ws") }
 	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	defer hc.CloseIdleConnections()
-	for _, c := range []struct{ url, param, extra string }{
+	for _, c := range []struct {
+		url          func(sub string) string
+		param, extra string
+	}{
 		{producer, "sendTimeoutMillis", ""},
 		{producer, "batchingMaxPublishDelay", "batchingEnabled=true&"},
 		{producer, "batchingMaxMessages", "batchingEnabled=true&"},
@@ -34,7 +39,7 @@ func TestServerJavaIntParams(t *testing.T) {
 			value  string
 			status int
 		}{{"2147483647", http.StatusSwitchingProtocols}, {"2147483648", http.StatusBadRequest}} {
-			u := "http" + c.url + "?" + c.extra + c.param + "=" + v.value
+			u := "http" + c.url(c.param+"-"+v.value) + "?" + c.extra + c.param + "=" + v.value
 			req, err := http.NewRequestWithContext(e.ctx, http.MethodGet, u, nil)
 			if err != nil {
 				t.Fatal(err)
