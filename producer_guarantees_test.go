@@ -564,3 +564,33 @@ func TestProducerEndsOnFrameTooBigForServer(t *testing.T) {
 		t.Errorf("%d messages stored: the pending ones were resent again and again", st.MsgIn)
 	}
 }
+
+// The server's exact answers for a terminated topic (Pulsar 4.0.8, see
+// TestTerminatedTopicEndsProducers in integration/) match
+// ErrTopicTerminated and are not temporary; a 503 for another reason (a
+// backlog quota) and other send failures stay temporary.
+func TestTopicTerminatedErrorMatching(t *testing.T) {
+	for _, tc := range []struct {
+		err        error
+		terminated bool
+		temporary  bool
+	}{
+		{&stargate.ConnectError{StatusCode: 503, Message: `Failed to create producer/consumer: {"errorMsg":"org.apache.pulsar.broker.service.BrokerServiceException$TopicTerminatedException: Topic was already terminated","reqId":3431854273337931652, "remote":"…`}, true, false},
+		{&stargate.ConnectError{StatusCode: 503, Message: `Failed to create producer/consumer: {"errorMsg":"org.apache.pulsar.broker.service.BrokerServiceException$ProducerBlockedQuotaExceededError: Cannot create producer on topic with backlog quota exceeded"}`}, false, true},
+		{&stargate.ConnectError{StatusCode: 500, Message: "TopicTerminatedException"}, false, true},
+		{&stargate.SendError{Code: 8, Msg: "org.apache.pulsar.client.api.PulsarClientException$TopicTerminatedException: Topic was terminated"}, true, false},
+		{&stargate.SendError{Code: 8, Msg: `org.apache.pulsar.client.api.PulsarClientException$TopicTerminatedException: {"errorMsg":"org.apache.pulsar.broker.service.BrokerServiceException$TopicTerminatedException: Topic was already terminated","reqId":1}`}, true, false},
+		{&stargate.SendError{Code: 8, Msg: "org.apache.pulsar.client.api.PulsarClientException$TimeoutException: Could not send message to broker within given timeout"}, false, true},
+		{&stargate.SendError{Code: 7, Msg: "TopicTerminatedException"}, false, false},
+	} {
+		if got := errors.Is(tc.err, stargate.ErrTopicTerminated); got != tc.terminated {
+			t.Errorf("%v: errors.Is(ErrTopicTerminated) = %v", tc.err, got)
+		}
+		if got := tc.err.(interface{ Temporary() bool }).Temporary(); got != tc.temporary {
+			t.Errorf("%v: Temporary() = %v", tc.err, got)
+		}
+	}
+	if ce := (&stargate.ConnectError{StatusCode: 503, Message: "TopicTerminatedException"}); !errors.Is(ce, stargate.ErrServer) {
+		t.Error("a terminated 503 no longer matches ErrServer")
+	}
+}
