@@ -228,8 +228,9 @@ func (p *Producer) closedErr() error {
 // Flush waits until every message sent before the call has completed
 // (acknowledged, failed or timed out), or ctx is done. It returns ctx's
 // error in the latter case and nil otherwise; the outcome of each message
-// is in its future. After Close it returns ErrClosed, and after the topic
-// was terminated an error matching ErrTopicTerminated.
+// is in its future. After Close it returns ErrClosed, and once the
+// producer has ended on a terminal error (ErrTopicTerminated, a refused
+// reconnect) that error: every future has then completed.
 func (p *Producer) Flush(ctx context.Context) error {
 	if p.closing.Load() {
 		return p.closedErr()
