@@ -191,7 +191,9 @@ func (e *SendError) terminated() bool {
 
 // CloseError reports that the server closed the WebSocket with a close
 // frame, e.g. 1009 for a message over its size limit or 1011 for an
-// internal error.
+// internal error. Handles reconnect after a close, except a producer after
+// 1009: its pending and later sends fail with the CloseError (see
+// ProducerOptions.MaxFrameSize).
 type CloseError struct {
 	Code   int
 	Reason string
