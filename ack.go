@@ -9,7 +9,11 @@ import (
 
 // SendFuture is the outcome of one Producer.Send. It completes exactly once:
 // with the MessageID the broker assigned, with the server's *SendError, with
-// ErrSendTimeout, or with ErrClosed when the producer is closed first.
+// ErrSendTimeout, with an error matching ErrTopicTerminated once the topic
+// was terminated, with the 1009 *CloseError when the server refused a frame
+// as too large (see ProducerOptions.MaxFrameSize), or with ErrClosed when
+// the producer is closed first. A Send refused at admission (an *ArgError,
+// ctx's error) returns an already completed future.
 //
 // Its methods are safe for concurrent use; Wait may be called any number of
 // times and returns the same result each time.

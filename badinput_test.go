@@ -106,6 +106,44 @@ func TestBadInput(t *testing.T) {
 			return newProducer(topic, &stargate.ProducerOptions{SendTimeout: time.Microsecond})
 		}, arg("ProducerOptions.SendTimeout")},
 		{"negative window", func() error { return newProducer(topic, &stargate.ProducerOptions{MaxInFlight: -1}) }, arg("ProducerOptions.MaxInFlight")},
+		// Issue 10: bounds the server or the connection would refuse, or
+		// that could exhaust memory.
+		{"frame limit over the connection's", func() error {
+			return newProducer(topic, &stargate.ProducerOptions{MaxFrameSize: 1 << 40})
+		}, arg("ProducerOptions.MaxFrameSize")},
+		{"frame limit just over 16 MiB", func() error {
+			return newProducer(topic, &stargate.ProducerOptions{MaxFrameSize: 16<<20 + 1})
+		}, arg("ProducerOptions.MaxFrameSize")},
+		{"send timeout over a Java int of ms", func() error {
+			return newProducer(topic, &stargate.ProducerOptions{SendTimeout: 100 * 24 * time.Hour})
+		}, arg("ProducerOptions.SendTimeout")},
+		{"batch delay over a Java int of ms", func() error {
+			return newProducer(topic, &stargate.ProducerOptions{Batching: true, BatchingMaxPublishDelay: 1 << 31 * time.Millisecond})
+		}, arg("ProducerOptions.BatchingMaxPublishDelay")},
+		{"batch size over a Java int", func() error {
+			return newProducer(topic, &stargate.ProducerOptions{Batching: true, BatchingMaxMessages: 1 << 31})
+		}, arg("ProducerOptions.BatchingMaxMessages")},
+		{"pending limit over a Java int", func() error {
+			return newProducer(topic, &stargate.ProducerOptions{Batching: true, MaxPendingMessages: 1 << 31})
+		}, arg("ProducerOptions.MaxPendingMessages")},
+		{"ack timeout of 100 days", func() error {
+			return newConsumer(topic, "s", &stargate.ConsumerOptions{AckTimeout: 100 * 24 * time.Hour})
+		}, arg("ConsumerOptions.AckTimeout")},
+		{"nack delay over a Java int of ms", func() error {
+			return newConsumer(topic, "s", &stargate.ConsumerOptions{NackRedeliveryDelay: 1 << 31 * time.Millisecond})
+		}, arg("ConsumerOptions.NackRedeliveryDelay")},
+		{"priority over a Java int", func() error {
+			return newConsumer(topic, "s", &stargate.ConsumerOptions{Type: stargate.Shared, PriorityLevel: 1 << 31})
+		}, arg("ConsumerOptions.PriorityLevel")},
+		{"redeliveries over a Java int", func() error {
+			return newConsumer(topic, "s", &stargate.ConsumerOptions{DeadLetter: stargate.DeadLetterPolicy{MaxRedeliveries: 1 << 31}})
+		}, arg("ConsumerOptions.DeadLetter.MaxRedeliveries")},
+		{"pull window of a billion", func() error {
+			return newConsumer(topic, "s", &stargate.ConsumerOptions{PullMode: true, PullWindow: 1_000_000_000})
+		}, arg("ConsumerOptions.PullWindow")},
+		{"pull window just over 10000", func() error {
+			return newConsumer(topic, "s", &stargate.ConsumerOptions{PullMode: true, PullWindow: 10001})
+		}, arg("ConsumerOptions.PullWindow")},
 		{"empty subscription", func() error { return newConsumer(topic, " ", nil) }, arg("subscription")},
 		{"unknown subscription type", func() error { return newConsumer(topic, "s", &stargate.ConsumerOptions{Type: 4}) }, arg("ConsumerOptions.Type")},
 		{"receiver queue too big", func() error {
@@ -162,6 +200,13 @@ func TestBadInput(t *testing.T) {
 		}, is(stargate.ErrInvalidMessage)},
 		{"ack after close", func() error { return delivered.Ack(ctx) }, is(stargate.ErrClosed)},
 		{"send on a closed producer", func() error { _, err := closed.Send(ctx, stargate.Message{}).Wait(); return err }, is(stargate.ErrClosed)},
+		{"flush of a closed producer", func() error { return closed.Flush(ctx) }, is(stargate.ErrClosed)},
+		{"send with a done ctx", func() error {
+			done, cancel := context.WithCancel(ctx)
+			cancel()
+			_, err := p.Send(done, stargate.Message{Payload: []byte("cancelled")}).Wait()
+			return err
+		}, is(context.Canceled)},
 		{"bad message ID", func() error { _, err := stargate.ParseMessageID("not-an-id"); return err }, arg("message ID")},
 		{"bad one-shot URL", func() error {
 			_, err := stargate.Produce(ctx, srv.URL()+"/ws/v2/consumer/x", stargate.Message{})

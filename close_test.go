@@ -108,15 +108,32 @@ func TestBoundedMemoryAgainstStall(t *testing.T) {
 		return ms.HeapAlloc
 	}
 	before := heap()
+	// The window fills; a send against it waits as long as its ctx allows
+	// and fails with ctx's error; a send with a done ctx is refused at once.
 	full, cancelFull := context.WithCancel(ctx)
-	cancelFull() // Send fails at once when the window is full
+	cancelFull()
 	admitted := 0
 	futs := make([]*stargate.SendFuture, 0, window)
-	for range 1_000_000 {
-		f := p.Send(full, stargate.Message{Payload: payload})
+	for i := range 1_000_000 {
+		sctx := full
+		switch {
+		case i < window:
+			sctx = ctx
+		case i == window:
+			var cancel context.CancelFunc
+			sctx, cancel = context.WithTimeout(ctx, 20*time.Millisecond)
+			defer cancel()
+		}
+		f := p.Send(sctx, stargate.Message{Payload: payload})
+		if i == window {
+			if _, err := f.Wait(); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("send against a full window: %v", err)
+			}
+			continue
+		}
 		if done(f) {
 			if _, err := f.Wait(); !errors.Is(err, context.Canceled) {
-				t.Fatalf("send against a full window: %v", err)
+				t.Fatalf("send with a done ctx: %v", err)
 			}
 			continue
 		}

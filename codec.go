@@ -97,6 +97,10 @@ func (e *CodecError) Error() string { return "stargate: codec: " + e.Err.Error()
 // Unwrap returns the codec's error.
 func (e *CodecError) Unwrap() error { return e.Err }
 
+// batchPrealloc caps the capacity a batch starts with; larger batches grow
+// as messages arrive.
+const batchPrealloc = 1024
+
 // batches groups what take returns into slices of at most size messages,
 // yielding a batch when it is full or wait after its first message.
 func batches(ctx context.Context, size int, wait time.Duration, guard *inbox, take func(context.Context) (Message, error)) iter.Seq2[[]Message, error] {
@@ -118,7 +122,9 @@ func batches(ctx context.Context, size int, wait time.Duration, guard *inbox, ta
 				}
 				return
 			}
-			batch := append(make([]Message, 0, size), first)
+			// size bounds the batch; only what arrives is allocated (a size
+			// of a billion must not reserve a billion messages).
+			batch := append(make([]Message, 0, min(size, batchPrealloc)), first)
 			bctx, cancel := context.WithTimeout(ctx, wait)
 			for len(batch) < size {
 				m, err := take(bctx)

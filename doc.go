@@ -71,8 +71,9 @@
 // server's message, matching [ErrBadRequest], [ErrUnauthorized],
 // [ErrForbidden], [ErrTopicNotFound], [ErrBusy], [ErrTooManyRequests] or
 // [ErrServer]. A message the broker refused is a [*SendError] whose
-// Temporary method says whether retrying can help. [ErrClosed] follows
-// Close. Every wrap keeps ctx's error matchable with errors.Is.
+// Temporary method says whether retrying can help. A terminated topic ends
+// its producers with an error matching [ErrTopicTerminated]. [ErrClosed]
+// follows Close. Every wrap keeps ctx's error matchable with errors.Is.
 //
 // # Reconnecting and delivery guarantees
 //
@@ -80,8 +81,8 @@
 // jitter ([ClientOptions.ReconnectDelay], [ClientOptions.MaxReconnectDelay]),
 // moving on to the next service URL when the client has several, and asking
 // [ClientOptions.TokenProvider] for a fresh token. Refusals that cannot
-// heal (400, 401, 403, 404) end the handle with that error instead of
-// retrying. Losses are never yielded as errors:
+// heal (400, 401, 403, 404, and 503 for a terminated topic) end the handle
+// with that error instead of retrying. Losses are never yielded as errors:
 //
 //   - a producer sends again, in their original order, the messages not yet
 //     acknowledged; a message whose acknowledgement was lost with the
@@ -108,7 +109,7 @@
 // Delivery is therefore at-least-once; deduplicate by payload or key where
 // that matters. A future still completes on every path: with its ID, the
 // server's error, [ErrSendTimeout] after [ProducerOptions.SendTimeout] plus
-// a grace period, or [ErrClosed].
+// a grace period, [ErrTopicTerminated], or [ErrClosed].
 //
 // # Closing
 //

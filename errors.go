@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // Sentinel errors. Each one is matched with errors.Is; the typed errors
@@ -31,6 +32,16 @@ var (
 	// acknowledgement within ProducerOptions.SendTimeout, for example while
 	// the connection was down.
 	ErrSendTimeout = errors.New("stargate: send timed out")
+
+	// ErrTopicTerminated means the topic was terminated (pulsar-admin topics
+	// terminate): it accepts no more messages, ever. It is matched by the
+	// *ConnectError of a producer refused with 503 for that reason and by
+	// the *SendError of a send the broker refused for it (their Temporary
+	// reports false), and it completes the futures of the messages still
+	// pending and of every later Send. A producer on a terminated topic
+	// therefore ends instead of redialling or resending; consumers and
+	// readers are unaffected (they read to the end, see IsEndOfTopic).
+	ErrTopicTerminated = errors.New("stargate: topic terminated")
 
 	// The following are matched by a *ConnectError with the HTTP status the
 	// server refused the WebSocket upgrade with.
@@ -82,7 +93,8 @@ func argErr(arg, value, reason string) error {
 // HTTP status. Pulsar creates the producer, consumer or reader during the
 // upgrade, so this is how it reports every creation failure. It matches the
 // sentinel for its status: ErrBadRequest, ErrUnauthorized, ErrForbidden,
-// ErrTopicNotFound, ErrBusy, ErrTooManyRequests or ErrServer.
+// ErrTopicNotFound, ErrBusy, ErrTooManyRequests or ErrServer; a 503 for a
+// terminated topic also matches ErrTopicTerminated.
 type ConnectError struct {
 	StatusCode int    // the HTTP status, e.g. 409
 	Message    string // the server's explanation, from the response body
@@ -98,8 +110,12 @@ func (e *ConnectError) Error() string {
 	return "stargate: " + e.Path + ": server refused the connection: " + strconv.Itoa(e.StatusCode) + " " + msg
 }
 
-// Is matches the sentinel for the status code.
+// Is matches the sentinel for the status code, and ErrTopicTerminated for
+// a terminated topic.
 func (e *ConnectError) Is(target error) bool {
+	if target == ErrTopicTerminated {
+		return e.terminated()
+	}
 	switch e.StatusCode {
 	case http.StatusBadRequest:
 		return target == ErrBadRequest
@@ -118,10 +134,29 @@ func (e *ConnectError) Is(target error) bool {
 }
 
 // Temporary reports whether trying again later may succeed: true for 409,
-// 429 and 5xx, false for 400, 401, 403 and 404.
+// 429 and 5xx, false for 400, 401, 403 and 404, and for a 503 because the
+// topic was terminated.
 func (e *ConnectError) Temporary() bool {
+	if e.terminated() {
+		return false
+	}
 	return e.StatusCode == http.StatusConflict || e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
 }
+
+// terminated reports a refusal because the topic was terminated. Pulsar
+// 4.0.8 answers a producer on a terminated topic with 503 and the body
+// "Failed to create producer/consumer: {"errorMsg":"org.apache.pulsar.broker.
+// service.BrokerServiceException$TopicTerminatedException: Topic was already
+// terminated","reqId":…}" (conformance case EndOfTopic); the status alone is
+// shared with a producer blocked by a backlog quota.
+func (e *ConnectError) terminated() bool {
+	return e.StatusCode == http.StatusServiceUnavailable && strings.Contains(e.Message, topicTerminatedException)
+}
+
+// topicTerminatedException is the Java exception class name, without its
+// package (PulsarClientException$… on sends, BrokerServiceException$… on
+// creation), that the server puts in its message for a terminated topic.
+const topicTerminatedException = "TopicTerminatedException"
 
 // SendError is the server's refusal of one message: the "send-error:N"
 // result of a producer acknowledgement.
@@ -140,12 +175,25 @@ func (e *SendError) Error() string {
 
 // Temporary reports whether sending the same message again may succeed.
 // Code 8 (the broker's send failed: timeout, full queue, a moving topic) may
-// be transient; 3 and 7 mean the frame itself was bad and will fail again.
-func (e *SendError) Temporary() bool { return e.Code == 8 }
+// be transient, unless the topic was terminated; 3 and 7 mean the frame
+// itself was bad and will fail again.
+func (e *SendError) Temporary() bool { return e.Code == 8 && !e.terminated() }
+
+// Is matches ErrTopicTerminated when the broker refused the message because
+// the topic was terminated: Pulsar 4.0.8 answers send-error:8 with
+// "org.apache.pulsar.client.api.PulsarClientException$TopicTerminatedException:
+// Topic was terminated" (conformance case EndOfTopic).
+func (e *SendError) Is(target error) bool { return target == ErrTopicTerminated && e.terminated() }
+
+func (e *SendError) terminated() bool {
+	return e.Code == 8 && strings.Contains(e.Msg, topicTerminatedException)
+}
 
 // CloseError reports that the server closed the WebSocket with a close
 // frame, e.g. 1009 for a message over its size limit or 1011 for an
-// internal error.
+// internal error. Handles reconnect after a close, except a producer after
+// 1009: its pending and later sends fail with the CloseError (see
+// ProducerOptions.MaxFrameSize).
 type CloseError struct {
 	Code   int
 	Reason string

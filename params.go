@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stargate-go/stargate/internal/wsconn"
 )
 
 // This file is the one place that knows Pulsar's query parameter names,
@@ -136,6 +138,36 @@ func checkEnum(field string, names []string, i int) error {
 // are silently clamped there, so they are refused here.
 const maxReceiverQueue = 1000
 
+// maxJavaInt is the largest value of the server's numeric parameters that
+// it parses as a Java int (Integer.parseInt): a larger one is refused with
+// 400 "Invalid query params: For input string: …" (checked against Pulsar
+// 4.0.8 for every parameter bounded with it below).
+const maxJavaInt = 1<<31 - 1
+
+// maxPullWindow bounds ConsumerOptions.PullWindow; see its doc.
+const maxPullWindow = 10000
+
+// maxFrameSize bounds ProducerOptions.MaxFrameSize: the connection refuses
+// to write a larger frame.
+const maxFrameSize = wsconn.DefaultWriteLimit
+
+// checkJavaInt refuses n above what the server can parse.
+func checkJavaInt(field string, n int) error {
+	if n > maxJavaInt {
+		return argErr(field, strconv.Itoa(n), "at most 2147483647: the server reads it as a Java int")
+	}
+	return nil
+}
+
+// checkJavaMillis refuses a duration whose milliseconds the server cannot
+// parse as a Java int (about 24.8 days).
+func checkJavaMillis(field string, d time.Duration) error {
+	if d.Milliseconds() > maxJavaInt {
+		return argErr(field, d.String(), "at most 2147483647ms (about 24.8 days): the server reads it as a Java int of milliseconds")
+	}
+	return nil
+}
+
 // ProducerOptions configures a Producer. The zero value (or nil) gives the
 // server's defaults and the client's default window.
 type ProducerOptions struct {
@@ -144,7 +176,8 @@ type ProducerOptions struct {
 	Name string
 	// SendTimeout is how long the broker tries to persist a message before
 	// failing it with send-error:8 (a temporary *SendError). Zero means the
-	// server's default, 30s; negative means no timeout. The client also
+	// server's default, 30s; negative means no timeout; at most about 24.8
+	// days (2^31-1 ms, a Java int on the server). The client also
 	// completes a future with ErrSendTimeout when no acknowledgement came
 	// within SendTimeout plus 5s (for example while reconnecting).
 	SendTimeout time.Duration
@@ -152,13 +185,14 @@ type ProducerOptions struct {
 	// Acknowledgements then carry a batch index and size.
 	Batching bool
 	// BatchingMaxMessages caps a batch; zero means 1000. Needs Batching.
+	// At most 2^31-1 (a Java int on the server).
 	BatchingMaxMessages int
 	// BatchingMaxPublishDelay is how long a batch may wait to fill; zero
-	// means 1ms. Needs Batching.
+	// means 1ms. Needs Batching. At most about 24.8 days (2^31-1 ms).
 	BatchingMaxPublishDelay time.Duration
 	// MaxPendingMessages bounds the broker-side producer's queue; zero means
 	// unbounded. The server honours it only with Batching, so setting it
-	// without Batching is an error.
+	// without Batching is an error. At most 2^31-1.
 	MaxPendingMessages int
 	// RoutingMode picks partitions for key-less messages.
 	RoutingMode RoutingMode
@@ -183,7 +217,13 @@ type ProducerOptions struct {
 	// MaxFrameSize is the server's limit on one inbound text frame
 	// (webSocketMaxTextFrameSize). A message whose encoded frame exceeds it
 	// fails in Send with an *ArgError before anything is written. Zero means
-	// 1 MiB, the server's default.
+	// 1 MiB, the server's default. At most 16 MiB, the client connection's
+	// own limit on one outbound frame (about 12 MiB of payload); a server
+	// configured to accept more still gets at most that. Set above the
+	// server's real limit, a larger frame makes the server close the
+	// connection with 1009: the producer then ends, and the futures of
+	// pending and later sends fail with that *CloseError (a resend would
+	// meet it again on every connection).
 	MaxFrameSize int
 }
 
@@ -235,7 +275,19 @@ func (o *ProducerOptions) query() (url.Values, error) {
 		if o.SendTimeout < time.Millisecond {
 			return nil, argErr("ProducerOptions.SendTimeout", o.SendTimeout.String(), "below the server's 1ms resolution")
 		}
+		if err := checkJavaMillis("ProducerOptions.SendTimeout", o.SendTimeout); err != nil {
+			return nil, err
+		}
 		q.Set("sendTimeoutMillis", millis(o.SendTimeout))
+	}
+	if err := checkJavaInt("ProducerOptions.BatchingMaxMessages", o.BatchingMaxMessages); err != nil {
+		return nil, err
+	}
+	if err := checkJavaMillis("ProducerOptions.BatchingMaxPublishDelay", o.BatchingMaxPublishDelay); err != nil {
+		return nil, err
+	}
+	if err := checkJavaInt("ProducerOptions.MaxPendingMessages", o.MaxPendingMessages); err != nil {
+		return nil, err
 	}
 	if o.BatchingMaxMessages < 0 {
 		return nil, argErr("ProducerOptions.BatchingMaxMessages", strconv.Itoa(o.BatchingMaxMessages), "must not be negative")
@@ -314,6 +366,10 @@ func (o *ProducerOptions) query() (url.Values, error) {
 	if o.MaxFrameSize < 0 {
 		return nil, argErr("ProducerOptions.MaxFrameSize", strconv.Itoa(o.MaxFrameSize), "must not be negative")
 	}
+	if o.MaxFrameSize > maxFrameSize {
+		return nil, argErr("ProducerOptions.MaxFrameSize", strconv.Itoa(o.MaxFrameSize),
+			"at most "+strconv.Itoa(maxFrameSize)+" (16 MiB), the connection's limit on one outbound frame")
+	}
 	return q, nil
 }
 
@@ -321,7 +377,8 @@ func (o *ProducerOptions) query() (url.Values, error) {
 // redelivered MaxRedeliveries times.
 type DeadLetterPolicy struct {
 	// MaxRedeliveries is the number of redeliveries after which a message
-	// goes to the dead-letter topic; zero disables the policy.
+	// goes to the dead-letter topic; zero disables the policy. At most
+	// 2^31-1.
 	MaxRedeliveries int
 	// Topic is the dead-letter topic; empty means the server's default,
 	// "<topic>-<subscription>-DLQ". Needs MaxRedeliveries.
@@ -344,16 +401,18 @@ type ConsumerOptions struct {
 	// 1000; at most 1000 (the server silently clamps larger values).
 	ReceiverQueueSize int
 	// AckTimeout redelivers a message not acknowledged within it. Zero
-	// disables it; otherwise at least 1s. (Redelivery by ack timeout does
+	// disables it; otherwise at least 1s and at most about 24.8 days
+	// (2^31-1 ms, a Java int on the server). (Redelivery by ack timeout does
 	// not reopen the server's push window: acknowledge or Nack instead.)
 	AckTimeout time.Duration
 	// NackRedeliveryDelay is how long after a Nack the message comes back.
-	// Zero means the server's default, 60s; negative means at once.
+	// Zero means the server's default, 60s; negative means at once; at most
+	// about 24.8 days (2^31-1 ms).
 	NackRedeliveryDelay time.Duration
 	// Name is the consumer name; empty lets the server choose.
 	Name string
 	// PriorityLevel orders consumers of a Shared subscription: the server
-	// prefers lower levels. Zero is the highest priority.
+	// prefers lower levels. Zero is the highest priority; at most 2^31-1.
 	PriorityLevel int
 	// DeadLetter moves messages redelivered too often to a dead-letter topic.
 	DeadLetter DeadLetterPolicy
@@ -363,7 +422,11 @@ type ConsumerOptions struct {
 	PullMode bool
 	// PullWindow is how many messages the server may deliver beyond what the
 	// loop has taken, in pull mode. Zero means 100. It is refilled when half
-	// of it has been taken. Needs PullMode.
+	// of it has been taken. Needs PullMode. At most 10000: the consumer
+	// allocates its queue of PullWindow messages up front (10000 take about
+	// 3 MB before any payload), and a window of more than a few thousand
+	// only adds memory, since the server's own prefetch is at most 1000
+	// (ReceiverQueueSize).
 	PullWindow int
 	// CryptoFailureAction says what to do with messages that cannot be
 	// decrypted; the zero value is CryptoFail.
@@ -412,12 +475,18 @@ func (o *ConsumerOptions) query() (url.Values, error) {
 	case o.AckTimeout > 0 && o.AckTimeout < time.Second:
 		return nil, argErr("ConsumerOptions.AckTimeout", o.AckTimeout.String(), "must be zero (off) or at least 1s")
 	case o.AckTimeout > 0:
+		if err := checkJavaMillis("ConsumerOptions.AckTimeout", o.AckTimeout); err != nil {
+			return nil, err
+		}
 		q.Set("ackTimeoutMillis", millis(o.AckTimeout))
 	}
 	switch {
 	case o.NackRedeliveryDelay < 0:
 		q.Set("negativeAckRedeliveryDelay", "0")
 	case o.NackRedeliveryDelay > 0:
+		if err := checkJavaMillis("ConsumerOptions.NackRedeliveryDelay", o.NackRedeliveryDelay); err != nil {
+			return nil, err
+		}
 		q.Set("negativeAckRedeliveryDelay", millis(o.NackRedeliveryDelay))
 	}
 	if o.Name != "" {
@@ -426,12 +495,17 @@ func (o *ConsumerOptions) query() (url.Values, error) {
 	if o.PriorityLevel < 0 {
 		return nil, argErr("ConsumerOptions.PriorityLevel", strconv.Itoa(o.PriorityLevel), "must not be negative")
 	}
+	if err := checkJavaInt("ConsumerOptions.PriorityLevel", o.PriorityLevel); err != nil {
+		return nil, err
+	}
 	if o.PriorityLevel > 0 {
 		q.Set("priorityLevel", strconv.Itoa(o.PriorityLevel))
 	}
 	switch dl := o.DeadLetter; {
 	case dl.MaxRedeliveries < 0:
 		return nil, argErr("ConsumerOptions.DeadLetter.MaxRedeliveries", strconv.Itoa(dl.MaxRedeliveries), "must not be negative")
+	case dl.MaxRedeliveries > maxJavaInt:
+		return nil, checkJavaInt("ConsumerOptions.DeadLetter.MaxRedeliveries", dl.MaxRedeliveries)
 	case dl.MaxRedeliveries == 0 && dl.Topic != "":
 		return nil, argErr("ConsumerOptions.DeadLetter.Topic", dl.Topic, "needs MaxRedeliveries > 0")
 	case dl.MaxRedeliveries > 0:
@@ -449,6 +523,10 @@ func (o *ConsumerOptions) query() (url.Values, error) {
 	}
 	if o.PullWindow > 0 && !o.PullMode {
 		return nil, argErr("ConsumerOptions.PullWindow", strconv.Itoa(o.PullWindow), "needs PullMode")
+	}
+	if o.PullWindow > maxPullWindow {
+		return nil, argErr("ConsumerOptions.PullWindow", strconv.Itoa(o.PullWindow),
+			"at most 10000: the queue of that many messages is allocated up front")
 	}
 	if o.PullMode {
 		q.Set("pullMode", "true")

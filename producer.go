@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -37,17 +38,24 @@ type Producer struct {
 	win     *backpressure.Window
 	timeout time.Duration
 
-	sendMu sync.Mutex // orders frames on the wire; guards buf and sock
-	buf    []byte
-	sock   *sock
+	// sendLock is a one-slot channel used as a lock, so that waiting for it
+	// can honour a context: it orders frames on the wire and guards buf and
+	// sock. Send holds it for one write; connected holds it for a whole
+	// resend, so that new frames follow the resent ones.
+	sendLock  chan struct{}
+	buf       []byte
+	sock      *sock
+	resending atomic.Pointer[sock] // the socket a resend is writing to; Close closes it
 
-	pendMu  sync.Mutex // guards pending, nextID, closed
+	pendMu  sync.Mutex // guards pending, nextID, closed, err
 	pending map[uint64]*SendFuture
 	nextID  uint64
 	closed  bool
 	err     error // why sends fail now: ErrClosed or the terminal error
 
-	closing atomic.Bool
+	closing  atomic.Bool
+	dead     chan struct{} // closed with closing: wakes Sends waiting for sendLock
+	deadOnce sync.Once
 }
 
 // NewProducer connects a producer to topic (any form ParseTopic accepts).
@@ -69,20 +77,27 @@ func (c *Client) NewProducer(ctx context.Context, topic string, opts *ProducerOp
 
 func (c *Client) newProducer(ctx context.Context, t Topic, o ProducerOptions, q url.Values) (*Producer, error) {
 	p := &Producer{
-		client:  c,
-		topic:   t,
-		opts:    o,
-		params:  q,
-		win:     backpressure.NewWindow(int64(o.MaxInFlight), int64(o.MaxInFlightBytes)),
-		timeout: o.clientSendTimeout(),
-		pending: make(map[uint64]*SendFuture),
-		nextID:  1,
+		client:   c,
+		topic:    t,
+		opts:     o,
+		params:   q,
+		win:      backpressure.NewWindow(int64(o.MaxInFlight), int64(o.MaxInFlightBytes)),
+		timeout:  o.clientSendTimeout(),
+		pending:  make(map[uint64]*SendFuture),
+		nextID:   1,
+		sendLock: make(chan struct{}, 1),
+		dead:     make(chan struct{}),
 	}
 	p.l = c.newLink("/ws/v2/producer/"+t.path(), p)
+	// Hold the send lock until sock is set: once started, the link
+	// goroutine may reconnect and call connected, which takes the lock.
+	p.sendLock <- struct{}{}
 	if err := p.l.start(ctx); err != nil {
+		<-p.sendLock
 		return nil, err
 	}
 	p.sock = p.l.current()
+	<-p.sendLock
 	return p, nil
 }
 
@@ -90,16 +105,30 @@ func (c *Client) newProducer(ctx context.Context, t Topic, o ProducerOptions, q 
 func (p *Producer) Topic() Topic { return p.topic }
 
 // Send queues m for the topic and returns its future at once, or after
-// waiting for room in the in-flight window, as long as ctx allows. ctx bounds
-// only that wait: once admitted, the message is sent and its future
-// completes by itself.
+// waiting for room in the in-flight window and for the connection's write
+// lock, as long as ctx allows. ctx bounds only those waits: once admitted,
+// the message is sent and its future completes by itself. A ctx that is
+// already done is refused: nothing is sent.
+//
+// The write itself only queues the frame; it waits (at most the
+// connection's write timeout, 10s) only while the socket is backed up, and
+// other Sends wait for it within their own ctx. After a reconnect, the
+// resend of unacknowledged messages holds the write lock until they are all
+// written again, so that frames stay in order on the wire.
 //
 // Admission errors come back as an already completed future: an *ArgError
 // (nothing was sent and the connection is untouched) for a message whose
 // frame exceeds ProducerOptions.MaxFrameSize or whose text is not valid
-// UTF-8, ctx's error, or ErrClosed. Send does not copy m.Payload: do not
-// modify it until the future completes.
+// UTF-8, ctx's error, ErrClosed, or, once the topic was terminated, an
+// error matching ErrTopicTerminated.
+//
+// Send copies m.Properties and m.ReplicationClusters, which are encoded
+// again if the message must be resent after a reconnect, but not
+// m.Payload: do not modify the payload until the future completes.
 func (p *Producer) Send(ctx context.Context, m Message) *SendFuture {
+	if err := ctx.Err(); err != nil {
+		return failedFuture(err)
+	}
 	if err := p.check(&m); err != nil {
 		return failedFuture(err)
 	}
@@ -114,13 +143,34 @@ func (p *Producer) Send(ctx context.Context, m Message) *SendFuture {
 		}
 		return failedFuture(err)
 	}
+	// The caller may reuse its map and slice as soon as Send returns; a
+	// resend must encode what was sent. (Copying only these two costs
+	// nothing for messages without them; see BenchmarkSend.)
+	if m.Properties != nil {
+		m.Properties = maps.Clone(m.Properties)
+	}
+	if m.ReplicationClusters != nil {
+		m.ReplicationClusters = slices.Clone(m.ReplicationClusters)
+	}
 	f := &SendFuture{msg: m, size: size}
-	p.sendMu.Lock()
+	select {
+	case p.sendLock <- struct{}{}: // the uncontended case, without the cost of a three-way select
+	default:
+		select {
+		case p.sendLock <- struct{}{}:
+		case <-ctx.Done():
+			p.win.Release(size)
+			return failedFuture(ctx.Err())
+		case <-p.dead:
+			p.win.Release(size)
+			return failedFuture(p.closedErr())
+		}
+	}
 	p.pendMu.Lock()
 	if p.closed {
 		err := p.err
 		p.pendMu.Unlock()
-		p.sendMu.Unlock()
+		<-p.sendLock
 		p.win.Release(size)
 		return failedFuture(err)
 	}
@@ -133,9 +183,10 @@ func (p *Producer) Send(ctx context.Context, m Message) *SendFuture {
 	p.pendMu.Unlock()
 	p.buf = appendSendFrame(p.buf[:0], &m, f.ctxID)
 	// A write error means the socket is dead: the message stays pending and
-	// is sent again on the next connection.
+	// is sent again on the next connection. (A frame over the connection's
+	// write limit cannot happen: MaxFrameSize is bounded by it.)
 	_ = p.sock.write(p.buf)
-	p.sendMu.Unlock()
+	<-p.sendLock
 	return f
 }
 
@@ -177,8 +228,15 @@ func (p *Producer) closedErr() error {
 // Flush waits until every message sent before the call has completed
 // (acknowledged, failed or timed out), or ctx is done. It returns ctx's
 // error in the latter case and nil otherwise; the outcome of each message
-// is in its future.
+// is in its future. After Close it returns ErrClosed, and once the
+// producer has ended on a terminal error (ErrTopicTerminated, a refused
+// reconnect) that error: every future has then completed.
 func (p *Producer) Flush(ctx context.Context) error {
+	if p.closing.Load() {
+		return p.closedErr()
+	}
+	// A future leaves pending only once it is complete (see complete), so
+	// every future not in this snapshot has completed.
 	p.pendMu.Lock()
 	waits := make([]*SendFuture, 0, len(p.pending))
 	for _, f := range p.pending {
@@ -198,38 +256,61 @@ func (p *Producer) Flush(ctx context.Context) error {
 // Close closes the connection and completes the futures of unacknowledged
 // messages with ErrClosed; call Flush first to wait for them. Close is
 // idempotent, safe from any goroutine, and returns within a few seconds even
-// if the server has stopped reading. It returns nil.
+// if the server has stopped reading: it never waits for Sends in progress,
+// nor for a resend after a reconnect, which it interrupts. It returns nil.
 func (p *Producer) Close() error {
-	p.closing.Store(true)
-	p.pendMu.Lock()
-	if !p.closed {
-		p.closed, p.err = true, ErrClosed
+	p.shut(ErrClosed) // also after a terminal error: every method now says ErrClosed
+	// A resend in progress holds the send lock and may wait on a backed-up
+	// socket; closing that socket releases it, so that the link goroutine
+	// (which l.close joins) returns at once.
+	if s := p.resending.Load(); s != nil {
+		_ = s.conn.Close()
 	}
-	p.pendMu.Unlock()
 	p.l.close()
 	p.failAll(ErrClosed)
 	return nil
 }
 
-func (p *Producer) failAll(err error) {
+// shut makes every later Send fail with err (unless an earlier terminal
+// error was set; ErrClosed always wins) and wakes Sends waiting for the
+// send lock.
+func (p *Producer) shut(err error) {
 	p.pendMu.Lock()
-	fs := make([]*SendFuture, 0, len(p.pending))
-	for id, f := range p.pending {
-		fs = append(fs, f)
-		f.msg = Message{}
-		delete(p.pending, id)
+	if !p.closed || err == ErrClosed {
+		p.closed, p.err = true, err
 	}
 	p.pendMu.Unlock()
-	for _, f := range fs {
-		p.finish(f, MessageID{}, err)
+	p.closing.Store(true)
+	p.deadOnce.Do(func() { close(p.dead) })
+}
+
+func (p *Producer) failAll(err error) {
+	p.pendMu.Lock()
+	sizes := make([]int64, 0, len(p.pending))
+	for id, f := range p.pending {
+		if p.complete(id, f, MessageID{}, err) {
+			sizes = append(sizes, f.size)
+		}
+	}
+	p.pendMu.Unlock()
+	p.release(sizes)
+}
+
+// release returns the window shares of completed futures.
+func (p *Producer) release(sizes []int64) {
+	for _, n := range sizes {
+		p.win.Release(n)
 	}
 }
 
-func (p *Producer) finish(f *SendFuture, id MessageID, err error) {
-	size := f.size
-	if f.finish(id, err) {
-		p.win.Release(size)
-	}
+// complete completes f, removes it from pending and reports whether this
+// call completed it (the caller then releases its window share). It is
+// called with pendMu held: Flush relies on every future that left pending
+// being complete.
+func (p *Producer) complete(ctxID uint64, f *SendFuture, id MessageID, err error) bool {
+	f.msg = Message{}
+	delete(p.pending, ctxID)
+	return f.finish(id, err)
 }
 
 // endpoint implementation, called by the link.
@@ -245,20 +326,31 @@ func (p *Producer) onMessage(_ *sock, data []byte) {
 	}
 	p.pendMu.Lock()
 	f := p.pending[ctxID]
-	if f != nil {
-		f.msg = Message{}
-		delete(p.pending, ctxID)
-	}
+	done := f != nil && p.complete(ctxID, f, id, err) // else it already timed out or failed
 	p.pendMu.Unlock()
-	if f != nil { // else it already timed out or failed
-		p.finish(f, id, err)
+	if done {
+		p.win.Release(f.size)
+	}
+	if err != nil && errors.Is(err, ErrTopicTerminated) {
+		// The topic accepts no more messages: later Sends and those still
+		// pending fail at once instead of waiting for their timeout, and the
+		// connection is closed (a reconnect would be refused anyway).
+		p.shut(ErrTopicTerminated)
+		p.failAll(ErrTopicTerminated)
+		p.l.fail(ErrTopicTerminated)
 	}
 }
 
 func (p *Producer) connected(s *sock) {
-	p.sendMu.Lock()
-	defer p.sendMu.Unlock()
+	select {
+	case p.sendLock <- struct{}{}:
+	case <-p.dead:
+		return
+	}
+	defer func() { <-p.sendLock }()
 	p.sock = s
+	p.resending.Store(s)
+	defer p.resending.Store(nil)
 	type entry struct {
 		ctxID uint64
 		msg   Message
@@ -271,6 +363,9 @@ func (p *Producer) connected(s *sock) {
 	p.pendMu.Unlock()
 	slices.SortFunc(resend, func(a, b entry) int { return cmp.Compare(a.ctxID, b.ctxID) })
 	for _, f := range resend {
+		if p.closing.Load() { // Close, which closes s if it saw it in resending
+			return
+		}
 		p.buf = appendSendFrame(p.buf[:0], &f.msg, f.ctxID)
 		if s.write(p.buf) != nil {
 			return // lost again; the next connection resends
@@ -278,14 +373,28 @@ func (p *Producer) connected(s *sock) {
 	}
 }
 
-func (p *Producer) prepare(*sock)     {}
-func (p *Producer) lost(*sock, error) {}
+func (p *Producer) prepare(*sock) {}
+
+// lost ends the producer when the server closed the connection with 1009
+// (message too big): one of the pending frames is over the server's
+// webSocketMaxTextFrameSize, so ProducerOptions.MaxFrameSize is set above
+// it, and every reconnect would resend that frame and meet the same close,
+// storing the messages before it again each time.
+func (p *Producer) lost(_ *sock, err error) {
+	var ce *CloseError
+	if errors.As(err, &ce) && ce.Code == closeMessageTooBig {
+		p.shut(err)
+		p.failAll(err)
+		p.l.fail(err) // ends the link once the reconnect under way is done
+	}
+}
+
+// closeMessageTooBig is the WebSocket close code for a message over the
+// receiver's limit (RFC 6455 §7.4.1).
+const closeMessageTooBig = 1009
 
 func (p *Producer) failed(err error) {
-	p.pendMu.Lock()
-	p.closed, p.err = true, err
-	p.pendMu.Unlock()
-	p.closing.Store(true)
+	p.shut(err)
 	p.failAll(err)
 }
 
@@ -294,19 +403,15 @@ func (p *Producer) tick(now time.Time) {
 		return
 	}
 	n := now.UnixNano()
-	var expired []*SendFuture
+	var sizes []int64
 	p.pendMu.Lock()
 	for id, f := range p.pending {
-		if f.deadline != 0 && f.deadline < n {
-			expired = append(expired, f)
-			f.msg = Message{}
-			delete(p.pending, id)
+		if f.deadline != 0 && f.deadline < n && p.complete(id, f, MessageID{}, ErrSendTimeout) {
+			sizes = append(sizes, f.size)
 		}
 	}
 	p.pendMu.Unlock()
-	for _, f := range expired {
-		p.finish(f, MessageID{}, ErrSendTimeout)
-	}
+	p.release(sizes)
 }
 
 func cloneValues(v url.Values) url.Values {

@@ -212,8 +212,10 @@ func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
 // terminal reports whether a dial error means reconnecting cannot help:
-// the server refused with 400, 401, 403 or 404. Transport errors, 409, 429,
-// 5xx and token provider failures are retried with backoff.
+// the server refused with 400, 401, 403 or 404, or with 503 because the
+// topic was terminated (ErrTopicTerminated; see ConnectError.Temporary).
+// Transport errors, 409, 429, other 5xx and token provider failures are
+// retried with backoff.
 func terminal(err error) bool {
 	var ce *ConnectError
 	return errors.As(err, &ce) && !ce.Temporary()

@@ -127,8 +127,8 @@ func TestProducerNameConflictAndSendAfterClose(t *testing.T) {
 	if _, err := p.Send(e.ctx, stargate.Message{Payload: []byte("x")}).Wait(); !errors.Is(err, stargate.ErrClosed) {
 		t.Fatalf("send after close: %v", err)
 	}
-	if err := p.Flush(e.ctx); err != nil {
-		t.Fatal(err)
+	if err := p.Flush(e.ctx); !errors.Is(err, stargate.ErrClosed) {
+		t.Fatalf("flush after close: %v, want ErrClosed", err) // issue 10: ErrClosed after Close, for every method
 	}
 }
 
