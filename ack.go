@@ -2,6 +2,8 @@ package stargate
 
 import (
 	"context"
+	"errors"
+	"net"
 	"sync"
 )
 
@@ -81,12 +83,44 @@ func failedFuture(err error) *SendFuture {
 	return &SendFuture{complete: true, err: err}
 }
 
-// acker is what a delivered Message points to: the consumer and the socket
-// that delivered it. Acknowledgements must go back on that socket, with the
-// ID string exactly as received (pulsar-websocket-protocol.md §5.4).
+// acker is the inbound state of one socket of a consumer or reader, and
+// what a delivered Message points to: acknowledgements must go back on the
+// socket that delivered the message, with the ID string exactly as received
+// (pulsar-websocket-protocol.md §5.4).
 type acker struct {
 	c *Consumer // nil for a Reader's messages
 	s *sock
+	// resumed marks a reader socket dialled from Earliest to resume a
+	// partitioned topic (see Reader.keep).
+	resumed bool
+
+	eotMu      sync.Mutex
+	eotWaiters []chan bool // isEndOfTopic queries awaiting their reply, in order
+}
+
+// askEndOfTopic sends an isEndOfTopic query; the server answers queries in
+// order, and the reply arrives on the returned channel (buffered, so an
+// abandoned query never blocks the read goroutine).
+func (a *acker) askEndOfTopic() (<-chan bool, error) {
+	reply := make(chan bool, 1)
+	a.eotMu.Lock()
+	defer a.eotMu.Unlock()
+	a.eotWaiters = append(a.eotWaiters, reply)
+	return reply, a.s.write([]byte(`{"type":"isEndOfTopic"}`))
+}
+
+// answerEndOfTopic hands a reply to the oldest waiting query.
+func (a *acker) answerEndOfTopic(v bool) {
+	a.eotMu.Lock()
+	var w chan bool
+	if len(a.eotWaiters) > 0 {
+		w = a.eotWaiters[0]
+		a.eotWaiters = a.eotWaiters[1:]
+	}
+	a.eotMu.Unlock()
+	if w != nil {
+		w <- v
+	}
 }
 
 // Ack acknowledges the message to the consumer that delivered it, on the
@@ -99,9 +133,11 @@ type acker struct {
 // Ack returns ErrInvalidMessage for a message not delivered by a Consumer
 // (the zero Message, a hand-built one, or one from a Reader, whose flow
 // control is automatic) and ErrClosed after the consumer was closed. If the
-// connection that delivered the message has since been lost, the broker
-// redelivers the message to the subscription and Ack returns nil without
-// sending anything: acknowledgements are at-least-once.
+// connection that delivered the message is lost or being lost, Ack returns
+// nil: the broker redelivers the message to the subscription (a durable
+// one; see ConsumerOptions.Mode), so acknowledgements are at-least-once and
+// a loop that returns on an Ack error does not stop because of a
+// reconnect.
 func (m Message) Ack(ctx context.Context) error {
 	return m.settle(ctx, false)
 }
@@ -137,8 +173,8 @@ func (m Message) settle(ctx context.Context, nack bool) error {
 		if a.c.l.isClosing() {
 			return ErrClosed
 		}
-		if a.s.dead() {
-			return nil // redelivered by the broker; see the doc comment
+		if errors.Is(err, net.ErrClosed) || a.s.dead() {
+			return nil // the connection is dead or dying; the broker redelivers
 		}
 		return err
 	}

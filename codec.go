@@ -160,7 +160,7 @@ func (c *Consumer) Batches(ctx context.Context, size int, wait time.Duration) it
 		c.demand()
 		m, err := c.next(ctx, 0)
 		if err == nil {
-			c.taken()
+			c.taken(m)
 		}
 		return m, err
 	})

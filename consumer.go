@@ -20,7 +20,11 @@ import (
 //
 // If the connection is lost, the consumer re-subscribes with backoff and
 // the broker redelivers what was not acknowledged; the range loop does not
-// see the loss. Messages may therefore be delivered more than once.
+// see the loss, and Ack on the lost connection returns nil. Messages may
+// therefore be delivered more than once. A NonDurable subscription does not
+// survive the loss: the broker drops it with its last consumer, so
+// unacknowledged messages and those published while disconnected are not
+// redelivered.
 type Consumer struct {
 	client *Client
 	sub    string
@@ -29,8 +33,9 @@ type Consumer struct {
 	l      *link
 	inbox
 
-	permitMu sync.Mutex
-	permits  *backpressure.Permits // nil in push mode
+	permitMu   sync.Mutex
+	permits    *backpressure.Permits // nil in push mode
+	permitSock *sock                 // the socket the permits' credit was granted on
 }
 
 // NewConsumer subscribes to topic (any form ParseTopic accepts) as
@@ -51,12 +56,13 @@ func (c *Client) NewConsumer(ctx context.Context, topic, subscription string, op
 	if err != nil {
 		return nil, err
 	}
-	return c.newConsumer(ctx, "/ws/v2/consumer/"+t.path()+"/"+url.QueryEscape(subscription), t, subscription, o, q)
+	return c.newConsumer(ctx, "/ws/v2/consumer/"+t.path()+"/"+escapeName(subscription), t, subscription, o, q)
 }
 
 // NewMultiTopicConsumer subscribes to several topics at once through the
 // v3 endpoint (Pulsar 3.2 and later). Messages from it carry no Topic: the
-// server does not say where each came from.
+// server does not say where each came from. Without DeadLetter.Topic, the
+// server names the dead-letter topic after the first topic of the list.
 func (c *Client) NewMultiTopicConsumer(ctx context.Context, topics []string, subscription string, opts *ConsumerOptions) (*Consumer, error) {
 	for _, t := range topics {
 		if strings.Contains(t, ",") {
@@ -68,7 +74,11 @@ func (c *Client) NewMultiTopicConsumer(ctx context.Context, topics []string, sub
 
 // NewPatternConsumer subscribes to every topic whose full name matches the
 // regular expression pattern, within one namespace, through the v3
-// endpoint, e.g. "persistent://public/default/orders-.*".
+// endpoint, e.g. "persistent://public/default/orders-.*". The server
+// matches with Java's regular expressions and only against persistent
+// topics; the pattern must also compile as a Go (RE2) expression, which is
+// checked before dialing. Without DeadLetter.Topic, the server names the
+// dead-letter topic after the pattern.
 func (c *Client) NewPatternConsumer(ctx context.Context, pattern, subscription string, opts *ConsumerOptions) (*Consumer, error) {
 	if pattern == "" {
 		return nil, argErr("topics pattern", "", "must not be empty")
@@ -88,18 +98,18 @@ func (c *Client) newV3(ctx context.Context, topics []string, pattern, subscripti
 	if err := multiTopicQuery(q, topics, pattern); err != nil {
 		return nil, err
 	}
-	return c.newConsumer(ctx, "/ws/v3/consumer/"+url.QueryEscape(subscription), Topic{}, subscription, o, q)
+	return c.newConsumer(ctx, "/ws/v3/consumer/"+escapeName(subscription), Topic{}, subscription, o, q)
 }
 
 func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub string, o ConsumerOptions, q url.Values) (*Consumer, error) {
-	size := o.ReceiverQueueSize
-	if size == 0 {
-		size = maxReceiverQueue
+	window := o.ReceiverQueueSize
+	if window == 0 {
+		window = maxReceiverQueue
 	}
 	if o.PullMode {
-		size = o.PullWindow
+		window = o.PullWindow
 	}
-	cons := &Consumer{client: c, sub: sub, params: q, opts: o, inbox: newInbox(size+1, t)}
+	cons := &Consumer{client: c, sub: sub, params: q, opts: o, inbox: newInbox(window, t)}
 	if o.PullMode {
 		cons.permits = backpressure.NewPermits(o.PullWindow, o.PullWindow/2)
 	}
@@ -149,7 +159,7 @@ func (c *Consumer) Messages(ctx context.Context) iter.Seq2[Message, error] {
 				yield(Message{}, err)
 				return
 			}
-			c.taken()
+			c.taken(m)
 			if !yield(m, nil) {
 				return
 			}
@@ -168,8 +178,14 @@ func (c *Consumer) demand() {
 	c.permit(c.l.current())
 }
 
-// permit sends what Demand asks for; permitMu is held.
+// permit sends what Demand asks for on s; permitMu is held. Credit belongs
+// to the socket it was granted on: a new socket starts from none, so what
+// the old one was owed is never counted twice.
 func (c *Consumer) permit(s *sock) {
+	if s != c.permitSock {
+		c.permits.Reset()
+		c.permitSock = s
+	}
 	n := c.permits.Demand()
 	if n <= 0 {
 		return
@@ -183,12 +199,16 @@ func (c *Consumer) permit(s *sock) {
 	_ = s.write(b)
 }
 
-func (c *Consumer) taken() {
+// taken records that m was handed to the loop; only a message of the
+// socket that holds the credit spends it.
+func (c *Consumer) taken(m Message) {
 	if c.permits == nil {
 		return
 	}
 	c.permitMu.Lock()
-	c.permits.Taken()
+	if m.ack.s == c.permitSock {
+		c.permits.Taken()
+	}
 	c.permitMu.Unlock()
 }
 
@@ -211,7 +231,7 @@ func (c *Consumer) Unsubscribe(ctx context.Context) error {
 	}
 	// The server answers nothing; it closes the session if unsubscribing
 	// failed. A reply to a later query proves the unsubscribe was done.
-	reply, err := s.askEndOfTopic()
+	reply, err := s.acker().askEndOfTopic()
 	if err != nil {
 		return err
 	}
@@ -249,12 +269,9 @@ func (c *Consumer) Close() error {
 
 func (c *Consumer) query() url.Values { return cloneValues(c.params) }
 
-func (c *Consumer) onMessage(s *sock, data []byte) {
-	if s.ack == nil {
-		s.ack = &acker{c: c, s: s}
-	}
-	c.deliver(s, data, s.ack)
-}
+func (c *Consumer) prepare(s *sock) { s.ack = &acker{c: c, s: s} }
+
+func (c *Consumer) onMessage(s *sock, data []byte) { c.deliver(s, data, s.ack, nil) }
 
 func (c *Consumer) connected(s *sock) {
 	if c.permits == nil {
@@ -262,7 +279,6 @@ func (c *Consumer) connected(s *sock) {
 	}
 	c.permitMu.Lock()
 	defer c.permitMu.Unlock()
-	c.permits.Reset()
 	if c.ranging.Load() {
 		c.permit(s)
 	}

@@ -91,8 +91,22 @@
 //     connection may be stored twice;
 //   - a consumer re-subscribes and the broker redelivers what was not
 //     acknowledged, so a message may be delivered twice, and an Ack sent on
-//     a lost connection is dropped (the message comes back);
-//   - a reader resumes right after the last message it yielded.
+//     a lost connection is dropped (the message comes back; Ack returns
+//     nil). A NonDurable subscription is the exception: the broker forgets
+//     it with its last consumer, so what was not acknowledged and what was
+//     published while disconnected is lost, and the consumer resumes at its
+//     InitialPosition;
+//   - a reader keeps what it had received and resumes right after it,
+//     yielding neither a gap nor a repeat; see [Reader] for the two cases
+//     the server's start positions make weaker (a Latest reader that has
+//     received nothing yet, and partitioned topics, which are re-read from
+//     Earliest).
+//
+// A frame from the server that cannot be decoded ends the handle with a
+// [*ProtocolError] rather than being skipped (skipping would lose a message
+// silently); frames of an unknown type are ignored. What each handle
+// guarantees under each kind of fault, measured against a real broker, is
+// in docs/guarantees.md.
 //
 // Delivery is therefore at-least-once; deduplicate by payload or key where
 // that matters. A future still completes on every path: with its ID, the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -11,61 +12,119 @@ import (
 // inbox is the inbound half shared by Consumer and Reader: the queue that
 // the socket's read goroutine fills and the range loop empties, the one-
 // range-at-a-time guard, and the isEndOfTopic query.
+//
+// The read goroutine never blocks on the queue: a blocked read goroutine
+// would stop reading pongs and replies, and would not notice a lost
+// connection. The server's window (receiverQueueSize, or the pull permits)
+// bounds what arrives; should a server send far beyond it, the connection
+// is dropped (limit) instead of letting memory grow.
 type inbox struct {
 	l       *link
 	topic   Topic // zero for v3 multi-topic consumers
-	ch      chan Message
 	ranging atomic.Bool
+
+	mu    sync.Mutex
+	queue []Message // FIFO; queue[head:] are waiting
+	head  int
+	limit int           // most messages held before the connection is dropped
+	wake  chan struct{} // one-slot: signalled when a message is queued
 }
 
-func newInbox(size int, topic Topic) inbox {
-	return inbox{ch: make(chan Message, size), topic: topic}
+func newInbox(window int, topic Topic) inbox {
+	// A push window is freed by every ack, so a message acked twice (or
+	// acked and nacked) lets the server send one more: allow generous slack.
+	return inbox{topic: topic, limit: 2*window + 64, wake: make(chan struct{}, 1)}
 }
+
+// errInboxOverflow drops a connection whose server sent far more than the
+// window it was given.
+var errInboxOverflow = errors.New("stargate: server sent more messages than the receive window allows")
 
 // deliver handles one frame from s on its read goroutine: a message goes to
-// the queue (waiting while the queue is full, which stops reading the socket
-// and so pushes back on the server), an isEndOfTopic reply to its waiter.
-func (in *inbox) deliver(s *sock, data []byte, ack *acker) {
+// the queue, an isEndOfTopic reply to its waiter. note, if not nil, sees
+// every message before it is queued. A frame that cannot be decoded ends the handle with a
+// *ProtocolError: dropping it would silently lose a message (and, in pull
+// mode, a permit).
+func (in *inbox) deliver(s *sock, data []byte, a *acker, note func(*Message)) {
 	m, eot, err := decodeInbound(data, in.topic)
 	if err != nil {
-		in.l.client.logger().Warn("stargate: skipping frame", "path", in.l.path, "err", err)
+		if errors.Is(err, errUnknownFrame) {
+			in.l.client.logger().Warn("stargate: skipping unknown frame", "path", in.l.path, "frame", truncate(data))
+			return
+		}
+		in.l.fail(err)
 		return
 	}
 	if eot != nil {
-		s.eotMu.Lock()
-		var w chan bool
-		if len(s.eotWaiters) > 0 {
-			w = s.eotWaiters[0]
-			s.eotWaiters = s.eotWaiters[1:]
-		}
-		s.eotMu.Unlock()
-		if w != nil {
-			w <- *eot
-		}
+		a.answerEndOfTopic(*eot)
 		return
 	}
-	if m.ID.Partition >= 0 && !m.Topic.IsZero() {
+	if m.ID.Partition >= 0 && !m.Topic.IsZero() && !isPartitionName(m.Topic.Name) {
 		m.Topic.Name = partitionName(m.Topic.Name, m.ID.Partition)
 	}
-	m.ack = ack
+	m.ack = a
+	if note != nil {
+		note(&m)
+	}
+	in.mu.Lock()
+	n := len(in.queue) - in.head
+	if n < in.limit {
+		in.queue = append(in.queue, m)
+	}
+	in.mu.Unlock()
+	if n >= in.limit {
+		in.l.client.logger().Warn("stargate: dropping connection", "path", in.l.path, "err", errInboxOverflow)
+		in.l.drop(s)
+		return
+	}
 	select {
-	case in.ch <- m:
-	case <-in.l.closing:
-	case <-s.conn.Done():
+	case in.wake <- struct{}{}:
+	default:
 	}
 }
 
-// drain drops every queued message: called when their socket is lost, since
-// the broker redelivers (consumer) or the reader resumes after the last
-// message it yielded.
-func (in *inbox) drain() {
-	for {
-		select {
-		case <-in.ch:
-		default:
-			return
-		}
+// pop returns the oldest queued message, if any.
+func (in *inbox) pop() (Message, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.head == len(in.queue) {
+		return Message{}, false
 	}
+	m := in.queue[in.head]
+	in.queue[in.head] = Message{}
+	in.head++
+	if in.head == len(in.queue) {
+		in.queue, in.head = in.queue[:0], 0
+	} else if in.head >= 1024 && in.head*2 >= len(in.queue) {
+		in.queue = append(in.queue[:0], in.queue[in.head:]...)
+		in.head = 0
+	}
+	return m, true
+}
+
+// drain drops every queued message: a consumer calls it when their socket
+// is lost, since the broker redelivers what was not acknowledged.
+func (in *inbox) drain() {
+	in.mu.Lock()
+	clear(in.queue)
+	in.queue, in.head = in.queue[:0], 0
+	in.mu.Unlock()
+}
+
+// keepFirst drops all but the first n queued messages and returns the last
+// one kept; ok is false if nothing was dropped.
+func (in *inbox) keepFirst(n int) (last Message, ok bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.queue)-in.head <= n {
+		return Message{}, false
+	}
+	clear(in.queue[in.head+n:])
+	in.queue = in.queue[:in.head+n]
+	if n == 0 {
+		return Message{}, true
+	}
+	return in.queue[len(in.queue)-1], true
 }
 
 // end returns the terminal error once the link has ended, else nil.
@@ -84,24 +143,27 @@ func (in *inbox) end() error {
 // next waits for the next message. It returns a terminal error, ctx's
 // error, or, with idle > 0, errIdle after idle without a message.
 func (in *inbox) next(ctx context.Context, idle time.Duration) (Message, error) {
-	if err := in.end(); err != nil {
-		return Message{}, err
-	}
 	var timeout <-chan time.Time
-	if idle > 0 {
-		t := time.NewTimer(idle)
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case m := <-in.ch:
-		return m, nil
-	case <-in.l.done:
-		return Message{}, in.end()
-	case <-ctx.Done():
-		return Message{}, ctx.Err()
-	case <-timeout:
-		return Message{}, errIdle
+	for {
+		if err := in.end(); err != nil {
+			return Message{}, err
+		}
+		if m, ok := in.pop(); ok {
+			return m, nil
+		}
+		if idle > 0 && timeout == nil {
+			t := time.NewTimer(idle)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-in.wake:
+		case <-in.l.done:
+		case <-ctx.Done():
+			return Message{}, ctx.Err()
+		case <-timeout:
+			return Message{}, errIdle
+		}
 	}
 }
 
@@ -112,12 +174,15 @@ var errIdle = errors.New("stargate: idle")
 // its end. A query cut short by a lost connection is asked again on the
 // next one.
 func (in *inbox) isEndOfTopic(ctx context.Context) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
 	s := in.l.current()
 	for {
 		if err := in.end(); err != nil {
 			return false, err
 		}
-		if reply, err := s.askEndOfTopic(); err == nil {
+		if reply, err := s.acker().askEndOfTopic(); err == nil {
 			select {
 			case v := <-reply:
 				return v, nil
@@ -144,5 +209,5 @@ func orClosed(err error) error {
 }
 
 func partitionName(base string, partition int32) string {
-	return base + "-partition-" + strconv.Itoa(int(partition))
+	return base + partitionSuffix + strconv.Itoa(int(partition))
 }

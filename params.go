@@ -601,10 +601,10 @@ func crypto(q url.Values, field string, a CryptoFailureAction) error {
 	return nil
 }
 
-// subscriptionName checks a subscription name; the server rejects an empty one.
+// checkSubscription checks a subscription name (see subscriptionProblem).
 func checkSubscription(s string) error {
-	if strings.TrimSpace(s) == "" {
-		return argErr("subscription", s, "must not be empty")
+	if p := subscriptionProblem(s); p != "" {
+		return argErr("subscription", s, p)
 	}
 	return nil
 }

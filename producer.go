@@ -371,6 +371,8 @@ func (p *Producer) connected(s *sock) {
 	}
 }
 
+func (p *Producer) prepare(*sock) {}
+
 // lost ends the producer when the server closed the connection with 1009
 // (message too big): one of the pending frames is over the server's
 // webSocketMaxTextFrameSize, so ProducerOptions.MaxFrameSize is set above

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"iter"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -17,7 +18,19 @@ import (
 // are safe for concurrent use.
 //
 // If the connection is lost, the reader reconnects and resumes right after
-// the last message it yielded, so the loop sees neither a gap nor a repeat.
+// the last message it received, keeping what it had received but not yet
+// yielded, so the loop sees neither a gap nor a repeat. Two cases are
+// weaker, because of what the server accepts as a start position:
+//
+//   - A reader that started at Latest and has received nothing yet resumes
+//     at Latest: messages published while it was disconnected, before its
+//     first message, are not seen (Pulsar's own clients behave the same).
+//   - On a partitioned topic the server takes only Earliest or Latest, so a
+//     reader that has received messages resumes from Earliest and skips,
+//     partition by partition, what it has already yielded (and, if it
+//     started at Latest, what was published before it was opened, judged by
+//     the message's PublishTime against the client's clock). Such a
+//     reconnect re-reads the topic's retained messages.
 type Reader struct {
 	client *Client
 	opts   ReaderOptions
@@ -25,9 +38,14 @@ type Reader struct {
 	l      *link
 	inbox
 
-	mu    sync.Mutex
-	last  MessageID // the last message yielded; where a reconnect resumes
-	ended bool      // the sequence reached the end of a terminated topic
+	mu          sync.Mutex
+	window      int                 // the server's window: receiverQueueSize
+	opened      time.Time           // before the first dial; the Latest boundary
+	partitioned bool                // messages carry a partition of the reader's topic
+	recv        MessageID           // the last message received (not partitioned): where a reconnect resumes
+	yielded     map[int32]MessageID // the last message yielded, per partition: repeats are dropped
+	resumeEarly bool                // the socket being dialled resumes a partitioned topic from Earliest
+	ended       bool                // the sequence reached the end of a terminated topic
 }
 
 // eotProbe is how long a StopAtEndOfTopic reader waits without a message
@@ -50,14 +68,20 @@ func (c *Client) NewReader(ctx context.Context, topic string, opts *ReaderOption
 	if err != nil {
 		return nil, err
 	}
-	size := o.ReceiverQueueSize
-	if size == 0 {
-		size = maxReceiverQueue
+	window := o.ReceiverQueueSize
+	if window == 0 {
+		window = maxReceiverQueue
 	}
-	r := &Reader{client: c, opts: o, params: q, inbox: newInbox(size+1, t)}
+	r := &Reader{client: c, opts: o, params: q, inbox: newInbox(window, t),
+		window: window, opened: time.Now(), yielded: make(map[int32]MessageID)}
 	r.l = c.newLink("/ws/v2/reader/"+t.path(), r)
 	r.inbox.l = r.l
 	if err := r.l.start(ctx); err != nil {
+		var ce *ConnectError
+		if errors.As(err, &ce) && strings.Contains(ce.Message, "startMessageId is illegal") {
+			return nil, argErr("ReaderOptions.StartMessageID", o.StartMessageID.String(),
+				"a partitioned topic can be read only from Earliest or Latest; the server refused: "+ce.Message)
+		}
 		return nil, err
 	}
 	return r, nil
@@ -136,19 +160,38 @@ func (r *Reader) take(ctx context.Context) (Message, error) {
 			return Message{}, err
 		}
 		quiet = 0
-		s := m.ack.s
+		a := m.ack
 		m.ack = nil
-		r.flow(s, m.ID)
-		r.mu.Lock()
-		dup := !r.last.IsZero() && m.ID.Partition == r.last.Partition && m.ID.Compare(r.last) <= 0
-		if !dup {
-			r.last = m.ID
-		}
-		r.mu.Unlock()
-		if !dup {
+		r.flow(a.s, m.ID)
+		if r.fresh(m, a.resumed) {
 			return m, nil
 		}
 	}
+}
+
+// fresh reports whether m is yielded for the first time, and records it.
+// Messages kept from a lost socket are yielded before those of the socket
+// that resumed after them, so a message received twice is always dropped
+// the second time.
+func (r *Reader) fresh(m Message, resumed bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	last, seen := r.yielded[m.ID.Partition]
+	switch {
+	case seen && m.ID.Compare(last) <= 0:
+		return false
+	case !seen && resumed && r.startsLatest() && m.PublishTime.Before(r.opened):
+		// A partition that had yielded nothing, re-read from Earliest: what
+		// was published before the reader opened is not after Latest.
+		return false
+	}
+	r.yielded[m.ID.Partition] = m.ID
+	return true
+}
+
+func (r *Reader) startsLatest() bool {
+	id := r.opts.StartMessageID
+	return id.IsZero() || id.Equal(Latest)
 }
 
 // flow sends the acknowledgement that frees one slot of the server's
@@ -180,21 +223,56 @@ func (r *Reader) Close() error {
 func (r *Reader) query() url.Values {
 	q := cloneValues(r.params)
 	r.mu.Lock()
-	if !r.last.IsZero() {
-		q.Set("messageId", r.last.String())
+	defer r.mu.Unlock()
+	r.resumeEarly = false
+	switch {
+	case r.partitioned:
+		// The server refuses any other position on a partitioned topic.
+		q.Set("messageId", "earliest")
+		r.resumeEarly = true
+	case !r.recv.IsZero():
+		q.Set("messageId", r.recv.String())
 	}
-	r.mu.Unlock()
 	return q
 }
 
-func (r *Reader) onMessage(s *sock, data []byte) {
-	if s.ack == nil {
-		s.ack = &acker{s: s}
-	}
-	r.deliver(s, data, s.ack)
+func (r *Reader) prepare(s *sock) {
+	r.mu.Lock()
+	s.ack = &acker{s: s, resumed: r.resumeEarly}
+	r.mu.Unlock()
 }
 
-func (r *Reader) connected(*sock)   {}
-func (r *Reader) lost(*sock, error) { r.drain() }
-func (r *Reader) failed(error)      {}
-func (r *Reader) tick(time.Time)    {}
+func (r *Reader) onMessage(s *sock, data []byte) { r.deliver(s, data, s.ack, r.received) }
+
+// received records where a reconnect must resume; it runs on the read
+// goroutine for every message before it is queued.
+func (r *Reader) received(m *Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m.ID.Partition >= 0 && !isPartitionName(r.topic.Name) {
+		r.partitioned = true
+	}
+	if !r.partitioned && (r.recv.IsZero() || m.ID.Compare(r.recv) > 0) {
+		r.recv = m.ID
+	}
+}
+
+// lost keeps what was received for the loop, and the next socket resumes
+// after it. At most one window is kept, so that reconnects while the loop
+// is not ranging cannot pile up windows; a partitioned topic is re-read
+// from Earliest anyway, so nothing is kept there.
+func (r *Reader) lost(*sock, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.partitioned {
+		r.drain()
+		return
+	}
+	if last, ok := r.keepFirst(r.window); ok {
+		r.recv = last.ID
+	}
+}
+
+func (r *Reader) connected(*sock) {}
+func (r *Reader) failed(error)    {}
+func (r *Reader) tick(time.Time)  {}

@@ -24,6 +24,9 @@ type endpoint interface {
 	// query returns the query parameters for the next dial; a reader
 	// changes its start position as it reads.
 	query() url.Values
+	// prepare is called, on the dialling goroutine, for every new socket
+	// before it can receive anything.
+	prepare(s *sock)
 	// onMessage handles one frame from s, on s's read goroutine. It must not
 	// block for long; data is valid only during the call.
 	onMessage(s *sock, data []byte)
@@ -46,10 +49,7 @@ type sock struct {
 	conn  *wsconn.Conn  // set before ready is closed
 	ready chan struct{} // closed once the dial has returned
 	ep    endpoint
-	// per-socket state of consumers and readers
-	ack        *acker // shared by the messages of this socket; read goroutine only
-	eotMu      sync.Mutex
-	eotWaiters []chan bool
+	ack   *acker // per-socket inbound state of consumers and readers, set by prepare
 }
 
 func (s *sock) OnMessage(data []byte) {
@@ -65,16 +65,8 @@ func (s *sock) write(p []byte) error {
 	return s.conn.Write(p)
 }
 
-// askEndOfTopic sends an isEndOfTopic query; the server answers queries in
-// order, and the reply arrives on the returned channel (buffered, so an
-// abandoned query never blocks the read goroutine).
-func (s *sock) askEndOfTopic() (<-chan bool, error) {
-	reply := make(chan bool, 1)
-	s.eotMu.Lock()
-	defer s.eotMu.Unlock()
-	s.eotWaiters = append(s.eotWaiters, reply)
-	return reply, s.write([]byte(`{"type":"isEndOfTopic"}`))
-}
+// acker returns the socket's inbound state (consumers and readers).
+func (s *sock) acker() *acker { return s.ack }
 
 func (s *sock) dead() bool {
 	select {
@@ -98,6 +90,8 @@ type link struct {
 
 	closing   chan struct{}
 	closeOnce sync.Once
+	fatal     chan error         // fail's error for the link goroutine; one slot
+	drops     chan *sock         // sockets to drop and replace; one slot
 	cancel    context.CancelFunc // cancels a dial in progress
 	ctx       context.Context
 	done      chan struct{} // closed when the link goroutine has ended
@@ -114,6 +108,8 @@ func (c *Client) newLink(path string, ep endpoint) *link {
 		path:    path,
 		changed: make(chan struct{}),
 		closing: make(chan struct{}),
+		fatal:   make(chan error, 1),
+		drops:   make(chan *sock, 1),
 		done:    make(chan struct{}),
 	}
 }
@@ -162,10 +158,16 @@ func (l *link) dial(ctx context.Context) (*sock, error) {
 		}
 	}
 	u := *base
-	u.Path = base.Path + l.path
-	u.RawPath = base.Path + l.path
+	// l.path is escaped already (escapeName) and must go out byte for
+	// byte: RawPath carries it, and Path is its decoded form, without
+	// which URL.String would escape the path a second time.
+	u.RawPath = base.EscapedPath() + l.path
+	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
+		return nil, err
+	}
 	u.RawQuery = q.Encode()
 	s := &sock{ready: make(chan struct{}), ep: l.ep}
+	l.ep.prepare(s)
 	conn, err := wsconn.Dial(ctx, wsconn.Options{
 		URL:       u.String(),
 		Header:    hdr,
@@ -224,6 +226,24 @@ func terminal(err error) bool {
 	return errors.As(err, &ce) && !ce.Temporary() || errors.Is(err, ErrMessageTooLarge)
 }
 
+// fail ends the link with err (a *ProtocolError, say) instead of
+// reconnecting; it is safe from a socket's read goroutine.
+func (l *link) fail(err error) {
+	select {
+	case l.fatal <- err:
+	default: // one failure is enough
+	}
+}
+
+// drop aborts s, which is then replaced as if it had been lost; it is safe
+// from s's read goroutine (which must not abort its own connection).
+func (l *link) drop(s *sock) {
+	select {
+	case l.drops <- s:
+	default: // a drop is already on its way
+	}
+}
+
 // current returns the current socket.
 func (l *link) current() *sock { return l.cur.Load() }
 
@@ -257,6 +277,17 @@ func (l *link) run() {
 		case <-s.conn.Done():
 		case <-l.closing:
 			_ = s.conn.Close()
+			return
+		case d := <-l.drops:
+			if d == s {
+				s.conn.Abort() // then Done fires and the socket is replaced
+			}
+			continue
+		case err := <-l.fatal:
+			// The server said something the client cannot go on from.
+			s.conn.Abort()
+			l.err = err
+			l.ep.failed(err)
 			return
 		case now := <-tick.C:
 			l.ep.tick(now)

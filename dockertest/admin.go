@@ -119,7 +119,27 @@ func topicPath(topic string) (string, error) {
 	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
 		return "", fmt.Errorf("topic %q: want tenant/namespace/name", topic)
 	}
-	return domain + "/" + parts[0] + "/" + parts[1] + "/" + url.PathEscape(parts[2]), nil
+	return domain + "/" + parts[0] + "/" + parts[1] + "/" + EscapeName(parts[2]), nil
+}
+
+// EscapeName escapes a topic's local name or a subscription name for a URL
+// path segment that the server decodes with Java's URLDecoder (Pulsar's
+// Codec.decode), as both the admin API and the WebSocket API do: every byte
+// but the unreserved ones (letters, digits, "-._~") becomes %XX. (A plain
+// path escape would leave "+", which URLDecoder turns into a space.)
+func EscapeName(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte("0123456789ABCDEF"[c>>4])
+		b.WriteByte("0123456789ABCDEF"[c&15])
+	}
+	return b.String()
 }
 
 // Clusters lists the cluster names.
@@ -174,6 +194,37 @@ func (a *Admin) CreateNamespace(ctx context.Context, namespace string, opts Name
 		}
 	}
 	return nil
+}
+
+// DeleteNamespace deletes "tenant/ns", which must hold no topics (delete
+// them first with DeleteTopic).
+func (a *Admin) DeleteNamespace(ctx context.Context, namespace string) error {
+	if strings.Count(namespace, "/") != 1 {
+		return fmt.Errorf("namespace %q: want tenant/ns", namespace)
+	}
+	return a.do(ctx, http.MethodDelete, "/admin/v2/namespaces/"+namespace, nil, nil)
+}
+
+// DeleteTenant deletes a tenant, which must hold no namespaces.
+func (a *Admin) DeleteTenant(ctx context.Context, tenant string) error {
+	return a.do(ctx, http.MethodDelete, "/admin/v2/tenants/"+url.PathEscape(tenant), nil, nil)
+}
+
+// Tenants lists the tenant names.
+func (a *Admin) Tenants(ctx context.Context) ([]string, error) {
+	var out []string
+	return out, a.do(ctx, http.MethodGet, "/admin/v2/tenants", nil, &out)
+}
+
+// Topics lists the full names of the persistent topics of "tenant/ns"
+// (system topics left out), partitions listed one by one (a partitioned topic as
+// "<topic>-partition-<i>"). Names are as the broker stores them, decoded.
+func (a *Admin) Topics(ctx context.Context, namespace string) ([]string, error) {
+	if strings.Count(namespace, "/") != 1 {
+		return nil, fmt.Errorf("namespace %q: want tenant/ns", namespace)
+	}
+	var out []string
+	return out, a.do(ctx, http.MethodGet, "/admin/v2/namespaces/"+namespace+"/topics", nil, &out)
 }
 
 // CreateTopic creates a non-partitioned topic.

@@ -175,7 +175,7 @@ func wsEndpoint(base, kind, topic, sub string) string {
 	}
 	u := base + "/ws/v2/" + kind + "/" + p
 	if sub != "" {
-		u += "/" + url.PathEscape(sub)
+		u += "/" + EscapeName(sub)
 	}
 	return u
 }

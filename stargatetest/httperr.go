@@ -38,7 +38,14 @@ func writeJettyError(w http.ResponseWriter, r *http.Request, e *httpError) {
 		"<tr><th>URI:</th><td>%s</td></tr>\n<tr><th>STATUS:</th><td>%d</td></tr>\n"+
 		"<tr><th>MESSAGE:</th><td>%s</td></tr>\n<tr><th>SERVLET:</th><td>-</td></tr>\n</table>\n"+
 		"<hr/><a href=\"https://eclipse.org/jetty\">Powered by Jetty:// 9.4 (stargatetest)</a><hr/>\n\n</body>\n</html>\n",
-		e.status, m, e.status, m, jettyEscape(r.URL.Path), e.status, m)
+		e.status, m, e.status, m, jettyEscape(rawPath(r)), e.status, m)
+}
+
+// rawPath is the request's path as sent (still escaped), which is what
+// Jetty's page shows.
+func rawPath(r *http.Request) string {
+	p, _, _ := strings.Cut(r.RequestURI, "?")
+	return p
 }
 
 // jettyEscape is Jetty's StringUtil.sanitizeXmlString for the common cases.

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // namedEntity is Pulsar's NamedEntity rule for tenants and namespaces (§1.3).
@@ -67,10 +68,42 @@ func partitionName(parent string, i int) string {
 	return parent + "-partition-" + strconv.Itoa(i)
 }
 
-// formDecode is Java's URLDecoder: %XX and '+' → space.
+// formDecode is Java's URLDecoder: %XX and '+' → space, bytes that are
+// not UTF-8 decoded as U+FFFD.
 func formDecode(s string) (string, error) {
-	return url.QueryUnescape(s)
+	d, err := url.QueryUnescape(s)
+	if err != nil {
+		return "", err
+	}
+	return strings.ToValidUTF8(d, "\uFFFD"), nil
 }
+
+// javaTrim is Java's String.trim (and StringUtils.trim): it strips every
+// character up to U+0020 from both ends. The broker's Java client trims
+// the topic names it is given, so "t " is served as "t".
+func javaTrim(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return r <= ' ' })
+}
+
+// javaBlank is StringUtils.isBlank: only characters for which Java's
+// Character.isWhitespace holds (the Unicode space separators but the
+// no-break ones, line and paragraph separators, U+0009–U+000D and
+// U+001C–U+001F), or none.
+func javaBlank(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool {
+		switch {
+		case r >= 0x09 && r <= 0x0d, r >= 0x1c && r <= 0x1f:
+			return false
+		case r == 0xa0, r == 0x2007, r == 0x202f:
+			return true
+		}
+		return !unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp)
+	}) < 0
+}
+
+// blankSubscription is the Java client's refusal of a blank subscription
+// name, which the proxy reports after checking the other parameters.
+const blankSubscription = "Invalid query params: subscriptionName cannot be blank"
 
 // wsPath is a parsed /ws/v2 or /ws/v3 request path.
 type wsPath struct {
@@ -81,8 +114,14 @@ type wsPath struct {
 
 // parsePath parses the raw request URI as the proxy does (§1.3). The error
 // carries the HTTP status: 400 for consumer segment rules, 500 otherwise.
+// The topic is the name the broker serves: trailing characters up to
+// U+0020 trimmed (the Java client trims). A subscription is returned as
+// decoded; a blank one is refused by the caller after the parameters.
 func parsePath(rawURI string) (wsPath, *httpError) {
 	raw, _, _ := strings.Cut(rawURI, "?")
+	if strings.Contains(raw, "%00") {
+		return wsPath{}, errStatus(400, "Bad Request") // Jetty refuses a NUL in the path
+	}
 	seg := strings.Split(raw, "/")
 	if len(seg) >= 4 && seg[1] == "ws" && seg[2] == "v3" && seg[3] == "consumer" {
 		if len(seg) != 5 || seg[4] == "" {
@@ -135,6 +174,10 @@ func parsePath(rawURI string) (wsPath, *httpError) {
 	if name == "" {
 		return p, errStatus(500, iae+": Invalid topic name format")
 	}
-	p.topic = domain + "://" + tenant + "/" + ns + "/" + name
+	full := domain + "://" + tenant + "/" + ns + "/" + name
+	if javaBlank(name) {
+		return p, errStatus(500, iae+": Invalid topic name: "+full+". Topic local name must not be blank.")
+	}
+	p.topic = javaTrim(full)
 	return p, nil
 }

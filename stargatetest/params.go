@@ -262,12 +262,12 @@ func (p *consumerParams) parseV3Topics(q query) *httpError {
 		return errStatus(500, iae+": "+shortNameError(items[0]))
 	}
 	for _, t := range items {
-		if strings.TrimSpace(t) == "" {
+		if javaBlank(t) {
 			return invalid("topicNames cannot have blank topic")
 		}
 	}
 	for _, t := range items {
-		full, err := normalizeTopic(strings.TrimSpace(t))
+		full, err := normalizeTopic(javaTrim(t))
 		if err != nil {
 			return invalid("%s", shortNameError(t))
 		}

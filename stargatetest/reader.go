@@ -58,6 +58,12 @@ func (s *Server) createReaderLocked(full string, p consumerParams, startID *mess
 	if !ok {
 		return nil, nil, errStatus(500, "Failed to create reader: Topic "+full+" does not exist")
 	}
+	if partitioned && startID != nil {
+		// The Java client behind the server takes only earliest or latest
+		// for a multi-topic reader.
+		return nil, nil, errStatus(500, "Failed to create reader: java.util.concurrent.ExecutionException: "+
+			"org.apache.pulsar.client.api.PulsarClientException: The partitioned topic startMessageId is illegal")
+	}
 	c := newConsumer(p, true)
 	c.subName = "reader-" + randomHex(5)
 	c.multi = partitioned

@@ -1,8 +1,10 @@
 package conformance
 
 import (
+	"errors"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ func init() {
 	register("ReaderPositions", testReaderPositions)
 	register("ReaderWindow", testReaderWindow)
 	register("ReaderBadMessageID", testReaderBadMessageID)
+	register("ReaderPartitionedFromMessageID", testReaderPartitionedFromMessageID)
 	register("EndOfTopic", testEndOfTopic)
 	register("MultiTopicList", testMultiTopicList)
 	register("MultiTopicPattern", testMultiTopicPattern)
@@ -103,6 +106,33 @@ func testReaderBadMessageID(t *testing.T, tg Target) {
 		if r.status != 500 || !hasPrefix(r.msg, "Failed to create reader: ") {
 			t.Errorf("messageId=%s: %d %q, want 500 Failed to create reader: …", id, r.status, r.msg)
 		}
+	}
+}
+
+// testReaderPartitionedFromMessageID: a reader on a partitioned topic
+// starts only at earliest or latest; a message id → 500, which the client
+// turns into an *ArgError.
+func testReaderPartitionedFromMessageID(t *testing.T, tg Target) {
+	topic := tg.Topic(t)
+	tg.CreatePartitionedTopic(t, topic, 2)
+	p := dial(t, tg, producerPath(topic))
+	id := p.produce("m", "1")["messageId"].(string)
+	r := dialRefused(t, tg.URL(), readerPath(topic)+"?messageId="+url.QueryEscape(id), nil)
+	if r.status != 500 || !strings.Contains(r.msg, "The partitioned topic startMessageId is illegal") {
+		t.Errorf("messageId=%s: %d %q, want 500 … The partitioned topic startMessageId is illegal", id, r.status, r.msg)
+	}
+	for _, q := range []string{"?messageId=earliest", ""} {
+		dial(t, tg, readerPath(topic)+q)
+	}
+	e := newEnv(t, tg)
+	mid, err := stargate.ParseMessageID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.client.NewReader(e.ctx, topic, &stargate.ReaderOptions{StartMessageID: mid})
+	var ae *stargate.ArgError
+	if !errors.As(err, &ae) || ae.Arg != "ReaderOptions.StartMessageID" {
+		t.Errorf("NewReader from a message id: %v, want an *ArgError for ReaderOptions.StartMessageID", err)
 	}
 }
 
