@@ -333,9 +333,11 @@ func (p *Producer) onMessage(_ *sock, data []byte) {
 	}
 	if err != nil && errors.Is(err, ErrTopicTerminated) {
 		// The topic accepts no more messages: later Sends and those still
-		// pending fail at once instead of waiting for their timeout.
+		// pending fail at once instead of waiting for their timeout, and the
+		// connection is closed (a reconnect would be refused anyway).
 		p.shut(ErrTopicTerminated)
 		p.failAll(ErrTopicTerminated)
+		p.l.fail(ErrTopicTerminated)
 	}
 }
 
@@ -383,6 +385,7 @@ func (p *Producer) lost(_ *sock, err error) {
 	if errors.As(err, &ce) && ce.Code == closeMessageTooBig {
 		p.shut(err)
 		p.failAll(err)
+		p.l.fail(err) // ends the link once the reconnect under way is done
 	}
 }
 

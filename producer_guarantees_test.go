@@ -492,6 +492,11 @@ func TestProducerTopicTerminated(t *testing.T) {
 	if after.MsgIn != before.MsgIn {
 		t.Error("a later send reached the server")
 	}
+	// The ended producer's connection is closed: only idle's remains.
+	poll(t, 10*time.Second, "the ended producer to disconnect", func() bool {
+		st, _ := srv.Stats(topic)
+		return st.Publishers == 1
+	})
 
 	// A new producer.
 	_, err = client.NewProducer(ctx, topic, nil)
