@@ -187,6 +187,10 @@ func TestBadInput(t *testing.T) {
 			_, err := stargate.NewClient(srv.URL(), &stargate.ClientOptions{ReconnectDelay: -1})
 			return err
 		}, arg("ClientOptions.ReconnectDelay")},
+		{"negative max message size", func() error {
+			_, err := stargate.NewClient(srv.URL(), &stargate.ClientOptions{MaxMessageSize: -1})
+			return err
+		}, arg("ClientOptions.MaxMessageSize")},
 		{"payload over the frame limit", func() error { return send(stargate.Message{Payload: make([]byte, 4000)}) }, arg("Message.Payload")},
 		{"invalid UTF-8 key", func() error { return send(stargate.Message{Key: "\xff"}) }, arg("Message.Key")},
 		{"invalid UTF-8 property", func() error {

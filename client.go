@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -66,6 +67,15 @@ type ClientOptions struct {
 	// MaxReconnectDelay caps the reconnect backoff. Zero means 30s.
 	MaxReconnectDelay time.Duration
 
+	// MaxMessageSize is the largest frame the client reads from the
+	// server: a message, base64 and JSON included (about 4/3 of the
+	// payload). Zero means 16 MiB, more than a broker with the default
+	// maxMessageSize (5 MB) ever sends. A larger message ends the consumer
+	// or reader with ErrMessageTooLarge instead of a reconnect loop (the
+	// broker would redeliver it each time); raise it for brokers configured
+	// with larger messages, or for chunked messages from other clients.
+	MaxMessageSize int
+
 	// Logger receives connection events (dial failures, reconnects). Nil
 	// means silent. Tokens are never logged.
 	Logger *slog.Logger
@@ -117,6 +127,9 @@ func (o *ClientOptions) check() error {
 		if f.d < 0 {
 			return argErr("ClientOptions."+f.name, f.d.String(), "must not be negative")
 		}
+	}
+	if o.MaxMessageSize < 0 {
+		return argErr("ClientOptions.MaxMessageSize", strconv.Itoa(o.MaxMessageSize), "must not be negative")
 	}
 	if o.Token != "" && strings.ContainsAny(o.Token, " \r\n") {
 		return argErr("ClientOptions.Token", "", "holds white space; pass the bare JWT without \"Bearer \"")

@@ -82,7 +82,9 @@
 // moving on to the next service URL when the client has several, and asking
 // [ClientOptions.TokenProvider] for a fresh token. Refusals that cannot
 // heal (400, 401, 403, 404, and 503 for a terminated topic) end the handle
-// with that error instead of retrying. Losses are never yielded as errors:
+// with that error instead of retrying, as does a message over
+// [ClientOptions.MaxMessageSize] ([ErrMessageTooLarge]), which the broker
+// would send again after every reconnect. Losses are never yielded as errors:
 //
 //   - a producer sends again, in their original order, the messages not yet
 //     acknowledged; a message whose acknowledgement was lost with the

@@ -43,6 +43,12 @@ var (
 	// readers are unaffected (they read to the end, see IsEndOfTopic).
 	ErrTopicTerminated = errors.New("stargate: topic terminated")
 
+	// ErrMessageTooLarge ends a consumer or reader that was sent a message
+	// over ClientOptions.MaxMessageSize: the client closed the connection
+	// (1009), and the broker would redeliver the message on every reconnect.
+	// Raise MaxMessageSize to read it.
+	ErrMessageTooLarge = errors.New("stargate: message from the server over ClientOptions.MaxMessageSize")
+
 	// The following are matched by a *ConnectError with the HTTP status the
 	// server refused the WebSocket upgrade with.
 

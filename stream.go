@@ -173,6 +173,7 @@ func (l *link) dial(ctx context.Context) (*sock, error) {
 		Header:    hdr,
 		TLSConfig: c.tls,
 		KeepAlive: c.opts.KeepAlive,
+		ReadLimit: c.opts.MaxMessageSize,
 		Logger:    c.opts.Logger,
 	}, s)
 	if err != nil {
@@ -195,6 +196,9 @@ func (l *link) translate(err error, tok string) error {
 	if errors.As(err, &ce) {
 		err = &CloseError{Code: ce.Code, Reason: ce.Reason}
 	}
+	if errors.Is(err, wsconn.ErrReadLimit) {
+		err = ErrMessageTooLarge
+	}
 	if tok != "" && strings.Contains(err.Error(), tok) {
 		err = &redactedError{msg: strings.ReplaceAll(err.Error(), tok, "REDACTED"), err: err}
 	}
@@ -211,14 +215,15 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
-// terminal reports whether a dial error means reconnecting cannot help:
-// the server refused with 400, 401, 403 or 404, or with 503 because the
-// topic was terminated (ErrTopicTerminated; see ConnectError.Temporary).
-// Transport errors, 409, 429, other 5xx and token provider failures are
-// retried with backoff.
+// terminal reports whether an error means reconnecting cannot help: a dial
+// refused with 400, 401, 403 or 404, or with 503 because the topic was
+// terminated (ErrTopicTerminated; see ConnectError.Temporary), or a
+// connection lost to a message over ClientOptions.MaxMessageSize, which
+// the broker would send again. Transport errors, 409, 429, other 5xx and
+// token provider failures are retried with backoff.
 func terminal(err error) bool {
 	var ce *ConnectError
-	return errors.As(err, &ce) && !ce.Temporary()
+	return errors.As(err, &ce) && !ce.Temporary() || errors.Is(err, ErrMessageTooLarge)
 }
 
 // fail ends the link with err (a *ProtocolError, say) instead of
@@ -291,6 +296,11 @@ func (l *link) run() {
 		err := l.translate(s.conn.Err(), "")
 		l.client.logger().Warn("stargate: connection lost", "path", l.path, "err", err)
 		l.ep.lost(s, err)
+		if terminal(err) {
+			l.err = err
+			l.ep.failed(err)
+			return
+		}
 		ns, err := l.reconnect(tick)
 		if err != nil {
 			if !errors.Is(err, ErrClosed) {

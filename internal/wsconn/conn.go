@@ -158,6 +158,15 @@ func (c *Conn) resolveCause(gerr error) error {
 }
 
 func translateClose(err error) error {
+	// gws reports a message over ReadMaxPayloadSize with its internal status
+	// code 1009 (a peer's close frame is a *gws.CloseError instead).
+	var sc interface {
+		error
+		Uint16() uint16
+	}
+	if errors.As(err, &sc) && sc.Uint16() == 1009 {
+		return ErrReadLimit
+	}
 	var ce *gws.CloseError
 	if errors.As(err, &ce) {
 		code := int(ce.Code)

@@ -330,11 +330,13 @@ func TestReadLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := r.waitClose(t, 2*time.Second)
-	if err == nil {
-		t.Fatal("OnClose(nil) after an oversized inbound message")
+	if !errors.Is(err, ErrReadLimit) {
+		t.Fatalf("OnClose(%v) after an oversized inbound message, want ErrReadLimit", err)
 	}
-	t.Logf("%v", err)
 	waitDone(t, c, time.Second)
+	if !errors.Is(c.Err(), ErrReadLimit) {
+		t.Fatalf("Err() = %v, want ErrReadLimit", c.Err())
+	}
 }
 
 func TestCloseConcurrentWithWrites(t *testing.T) {

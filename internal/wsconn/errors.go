@@ -17,6 +17,10 @@ var (
 	// The connection stays usable.
 	ErrMessageTooLarge = errors.New("wsconn: message exceeds the write limit")
 
+	// ErrReadLimit is the close cause when the peer sent a message over
+	// Options.ReadLimit: the connection is closed with 1009.
+	ErrReadLimit = errors.New("wsconn: inbound message exceeds the read limit")
+
 	// ErrKeepaliveTimeout is the close cause when the peer sent nothing (no message,
 	// ping or pong) for 2.5 keepalive intervals.
 	ErrKeepaliveTimeout = errors.New("wsconn: keepalive timeout: peer silent")
