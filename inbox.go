@@ -111,20 +111,21 @@ func (in *inbox) drain() {
 	in.mu.Unlock()
 }
 
-// keepFirst drops all but the first n queued messages and returns the last
-// one kept; ok is false if nothing was dropped.
-func (in *inbox) keepFirst(n int) (last Message, ok bool) {
+// keepFirst drops all but the first n (≥ 1) queued messages and returns
+// the last one kept and the one before it (zero if there is none); ok is
+// false if nothing was dropped.
+func (in *inbox) keepFirst(n int) (last, before Message, ok bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if len(in.queue)-in.head <= n {
-		return Message{}, false
+		return Message{}, Message{}, false
 	}
 	clear(in.queue[in.head+n:])
 	in.queue = in.queue[:in.head+n]
-	if n == 0 {
-		return Message{}, true
+	if n > 1 {
+		before = in.queue[len(in.queue)-2]
 	}
-	return in.queue[len(in.queue)-1], true
+	return in.queue[len(in.queue)-1], before, true
 }
 
 // end returns the terminal error once the link has ended, else nil.

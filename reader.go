@@ -42,7 +42,7 @@ type Reader struct {
 	window      int                 // the server's window: receiverQueueSize
 	opened      time.Time           // before the first dial; the Latest boundary
 	partitioned bool                // messages carry a partition of the reader's topic
-	recv        MessageID           // the last message received (not partitioned): where a reconnect resumes
+	recv, prev  MessageID           // the last two messages received (not partitioned); a reconnect resumes after prev
 	yielded     map[int32]MessageID // the last message yielded, per partition: repeats are dropped
 	resumeEarly bool                // the socket being dialled resumes a partitioned topic from Earliest
 	ended       bool                // the sequence reached the end of a terminated topic
@@ -230,6 +230,12 @@ func (r *Reader) query() url.Values {
 		// The server refuses any other position on a partitioned topic.
 		q.Set("messageId", "earliest")
 		r.resumeEarly = true
+	case !r.prev.IsZero():
+		// One message early: the server sends recv again (fresh drops it).
+		// Pulsar 4.0.8 never reports the end of a terminated topic to a
+		// reader opened right after its last message, so a reader must not
+		// resume exactly there.
+		q.Set("messageId", r.prev.String())
 	case !r.recv.IsZero():
 		q.Set("messageId", r.recv.String())
 	}
@@ -253,7 +259,7 @@ func (r *Reader) received(m *Message) {
 		r.partitioned = true
 	}
 	if !r.partitioned && (r.recv.IsZero() || m.ID.Compare(r.recv) > 0) {
-		r.recv = m.ID
+		r.prev, r.recv = r.recv, m.ID
 	}
 }
 
@@ -268,8 +274,8 @@ func (r *Reader) lost(*sock, error) {
 		r.drain()
 		return
 	}
-	if last, ok := r.keepFirst(r.window); ok {
-		r.recv = last.ID
+	if last, before, ok := r.keepFirst(r.window); ok {
+		r.prev, r.recv = before.ID, last.ID
 	}
 }
 
