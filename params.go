@@ -381,7 +381,8 @@ type DeadLetterPolicy struct {
 	// 2^31-1.
 	MaxRedeliveries int
 	// Topic is the dead-letter topic; empty means the server's default,
-	// "<topic>-<subscription>-DLQ". Needs MaxRedeliveries.
+	// "<topic>-<subscription>-DLQ", where a v3 consumer's <topic> is the
+	// first topic of its list, or its pattern. Needs MaxRedeliveries.
 	Topic string
 }
 
@@ -394,7 +395,10 @@ type ConsumerOptions struct {
 	// Mode is Durable (the zero value) or NonDurable.
 	Mode SubscriptionMode
 	// InitialPosition is where a new subscription starts; the zero value is
-	// PositionLatest. It has no effect on an existing subscription.
+	// PositionLatest. It has no effect on an existing subscription. The
+	// WebSocket API honours it from Pulsar 4.0 on; older servers ignore the
+	// parameter and start at Latest. A NonDurable subscription is created
+	// anew after every reconnect, so it starts there again.
 	InitialPosition InitialPosition
 	// ReceiverQueueSize is the server's prefetch and, in push mode, how many
 	// unacknowledged messages it sends before waiting for acks. Zero means
@@ -542,7 +546,9 @@ func (o *ConsumerOptions) query() (url.Values, error) {
 type ReaderOptions struct {
 	// StartMessageID is where reading starts, exclusive: the first message
 	// yielded is the one after it (the server offers no inclusive start).
-	// Use Earliest for the whole topic; the zero value means Latest.
+	// Use Earliest for the whole topic; the zero value means Latest. A
+	// partitioned topic can be read only from Earliest or Latest: the
+	// server refuses a message ID there, and NewReader returns an *ArgError.
 	StartMessageID MessageID
 	// ReceiverQueueSize is the server's window of messages sent ahead of the
 	// reader's flow-control acks. Zero means 1000; at most 1000.
