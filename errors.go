@@ -214,8 +214,13 @@ func (e *CloseError) Error() string {
 }
 
 // ProtocolError reports a frame from the server that the client could not
-// understand. It ends the handle's sequences: a server that speaks another
-// protocol will not start making sense on reconnect.
+// understand. A message frame a consumer or reader cannot decode ends the
+// handle and its Messages sequence with it (skipping the frame would lose
+// the message silently; a server that speaks another protocol will not
+// start making sense on reconnect). A producer acknowledgement whose
+// message ID cannot be decoded completes that send's future with it.
+// Frames of an unknown type, and producer frames that name no send, are
+// ignored (logged when ClientOptions.Logger is set).
 type ProtocolError struct {
 	Frame string // the start of the offending frame
 	Err   error
