@@ -100,26 +100,12 @@ func waitStable(t *testing.T, f func() int64) {
 // *ProtocolError, as documented, instead of being skipped (a silent gap
 // for a reader, a lost permit in pull mode).
 func TestUndecodableFrameEndsSequence(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	up := gws.NewUpgrader(&gws.BuiltinEventHandler{}, nil)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := up.Upgrade(w, r)
-		if err != nil {
-			return
-		}
+	url := rawServer(t, func(conn *gws.Conn) {
 		_ = conn.WriteMessage(gws.OpcodeText, []byte(`{"messageId":"CAEQAQ==","payload":"%%% not base64"}`))
-		conn.ReadLoop()
-	})}
-	served := make(chan struct{})
-	go func() { defer close(served); _ = srv.Serve(ln) }()
-	defer func() { _ = srv.Close(); <-served }()
-
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	client, err := NewClient("ws://"+ln.Addr().String(), nil)
+	client, err := NewClient(url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,17 +211,8 @@ func TestReaderKeepsOneWindowAcrossReconnects(t *testing.T) {
 // replaced (the broker redelivers), instead of growing the queue without
 // bound or blocking the read goroutine.
 func TestOverflowingServerIsDropped(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var conns atomic.Int32
-	up := gws.NewUpgrader(&gws.BuiltinEventHandler{}, nil)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := up.Upgrade(w, r)
-		if err != nil {
-			return
-		}
+	url := rawServer(t, func(conn *gws.Conn) {
 		if conns.Add(1) == 1 {
 			for i := range 500 { // the window is 10
 				// MessageIdData{ledgerId: 1, entryId: i}: fields 1 and 2, varints
@@ -243,15 +220,10 @@ func TestOverflowingServerIsDropped(t *testing.T) {
 				_ = conn.WriteMessage(gws.OpcodeText, []byte(`{"messageId":"`+id+`","payload":"eA=="}`))
 			}
 		}
-		conn.ReadLoop()
-	})}
-	served := make(chan struct{})
-	go func() { defer close(served); _ = srv.Serve(ln) }()
-	defer func() { _ = srv.Close(); <-served }()
-
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	client, err := NewClient("ws://"+ln.Addr().String(), &ClientOptions{ReconnectDelay: time.Millisecond})
+	client, err := NewClient(url, &ClientOptions{ReconnectDelay: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,4 +250,28 @@ func TestOverflowingServerIsDropped(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close hung")
 	}
+}
+
+// rawServer serves WebSocket upgrades on loopback, calls open for each
+// connection and then reads it until it ends; it returns the service URL.
+// The server is closed when the test ends.
+func rawServer(t *testing.T, open func(*gws.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := gws.NewUpgrader(&gws.BuiltinEventHandler{}, nil)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := up.Upgrade(w, r)
+		if err != nil {
+			return
+		}
+		open(conn)
+		conn.ReadLoop()
+	})}
+	served := make(chan struct{})
+	go func() { defer close(served); _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close(); <-served })
+	return "ws://" + ln.Addr().String()
 }
