@@ -385,7 +385,7 @@ func (p *Producer) lost(_ *sock, err error) {
 	if errors.As(err, &ce) && ce.Code == closeMessageTooBig {
 		p.shut(err)
 		p.failAll(err)
-		p.l.fail(err) // ends the link once the reconnect under way is done
+		p.l.fail(err) // the link ends instead of reconnecting
 	}
 }
 

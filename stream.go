@@ -296,7 +296,13 @@ func (l *link) run() {
 		err := l.translate(s.conn.Err(), "")
 		l.client.logger().Warn("stargate: connection lost", "path", l.path, "err", err)
 		l.ep.lost(s, err)
-		if terminal(err) {
+		stop := terminal(err)
+		select {
+		case ferr := <-l.fatal: // the socket's last frames, or lost, said to stop
+			err, stop = ferr, true
+		default:
+		}
+		if stop {
 			l.err = err
 			l.ep.failed(err)
 			return
