@@ -95,7 +95,7 @@ func parseProducerParams(q query) (producerParams, *httpError) {
 			return p, err
 		}
 		p.batchMax = max(int(n), 1)
-		d, err := q.int("batchingMaxPublishDelay", 1, 64)
+		d, err := q.int("batchingMaxPublishDelay", 1, 32)
 		if err != nil {
 			return p, err
 		}
@@ -179,7 +179,7 @@ func parseConsumerParams(q query) (consumerParams, *httpError) {
 		return p, invalid("receiverQueueSize needs to be >= 0")
 	}
 	p.queueSize = int(min(rq, 1000)) // silently clamped (§2.2)
-	at, err := q.int("ackTimeoutMillis", 0, 64)
+	at, err := q.int("ackTimeoutMillis", 0, 32)
 	if err != nil {
 		return p, err
 	}
