@@ -191,6 +191,10 @@ func TestBadInput(t *testing.T) {
 			_, err := stargate.NewClient(srv.URL(), &stargate.ClientOptions{MaxMessageSize: -1})
 			return err
 		}, arg("ClientOptions.MaxMessageSize")},
+		{"keepalive of 1ns", func() error {
+			_, err := stargate.NewClient(srv.URL(), &stargate.ClientOptions{KeepAlive: time.Nanosecond})
+			return err
+		}, arg("ClientOptions.KeepAlive")},
 		{"payload over the frame limit", func() error { return send(stargate.Message{Payload: make([]byte, 4000)}) }, arg("Message.Payload")},
 		{"invalid UTF-8 key", func() error { return send(stargate.Message{Key: "\xff"}) }, arg("Message.Key")},
 		{"invalid UTF-8 property", func() error {

@@ -59,7 +59,9 @@ type ClientOptions struct {
 	// KeepAlive is the interval between pings; a connection silent for
 	// about two and a half intervals is treated as lost. Zero means 30s;
 	// negative disables pings (the server closes idle sessions after 5
-	// minutes by default).
+	// minutes by default). A positive value must be at least 100ms: a
+	// shorter one would drop healthy connections whose pong is a little
+	// late.
 	KeepAlive time.Duration
 	// ReconnectDelay is the first delay before redialling a lost connection;
 	// it doubles, with jitter, up to MaxReconnectDelay. Zero means 100ms.
@@ -119,6 +121,9 @@ func NewClient(serviceURL string, opts *ClientOptions) (*Client, error) {
 	return c, nil
 }
 
+// minKeepAlive is the shortest ping interval accepted.
+const minKeepAlive = 100 * time.Millisecond
+
 func (o *ClientOptions) check() error {
 	for _, f := range []struct {
 		name string
@@ -127,6 +132,9 @@ func (o *ClientOptions) check() error {
 		if f.d < 0 {
 			return argErr("ClientOptions."+f.name, f.d.String(), "must not be negative")
 		}
+	}
+	if o.KeepAlive > 0 && o.KeepAlive < minKeepAlive {
+		return argErr("ClientOptions.KeepAlive", o.KeepAlive.String(), "must be at least 100ms (or negative to disable pings)")
 	}
 	if o.MaxMessageSize < 0 {
 		return argErr("ClientOptions.MaxMessageSize", strconv.Itoa(o.MaxMessageSize), "must not be negative")
