@@ -217,7 +217,7 @@ func (c *cell) recordMsg(m stargate.Message, topicIdx int) {
 	if strings.HasPrefix(m.Key, "t1-") {
 		topicIdx = 1
 	}
-	c.tl.record(seq, m.Key, m.ID, topicIdx)
+	c.tl.record(seq, m.Key, m.ID, m.RedeliveryCount, topicIdx)
 }
 
 // runConsumerLike: consumers, readers and v3 consumers are the handle

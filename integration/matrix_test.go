@@ -364,6 +364,7 @@ type tally struct {
 	maxSeq     int
 	lastFirst  map[string]int // key → last seq first seen
 	order      int            // first deliveries out of per-key order
+	orderLog   []string       // the first few of them
 	repeats    int            // a reader yielded the same message twice
 	unexpected int            // delivered but never published, or before the start
 	ackErrs    int
@@ -384,7 +385,7 @@ func newTally() *tally {
 
 // record counts one delivery of seq with key and id (topicIdx tells v3
 // topics apart, whose IDs are not comparable).
-func (tl *tally) record(seq int, key string, id stargate.MessageID, topicIdx int) {
+func (tl *tally) record(seq int, key string, id stargate.MessageID, redelivery, topicIdx int) {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	tl.deliveries++
@@ -399,6 +400,10 @@ func (tl *tally) record(seq int, key string, id stargate.MessageID, topicIdx int
 	}
 	if last, ok := tl.lastFirst[key]; ok && seq < last {
 		tl.order++
+		if len(tl.orderLog) < 5 {
+			tl.orderLog = append(tl.orderLog, fmt.Sprintf("key %q: seq %d (id %d:%d:%d:%d, redelivery %d) first seen after seq %d",
+				key, seq, id.LedgerID, id.EntryID, id.Partition, id.BatchIndex, redelivery, last))
+		}
 	}
 	tl.lastFirst[key] = seq
 	if seq > tl.maxSeq {
@@ -705,7 +710,7 @@ func (c *cell) assertCommon() {
 		c.t.Errorf("%d deliveries of messages never published (or before the start position)", tl.unexpected)
 	}
 	if c.spec.ordered() && tl.order > 0 {
-		c.t.Errorf("%d first deliveries out of per-key order", tl.order)
+		c.t.Errorf("%d first deliveries out of per-key order: %s", tl.order, strings.Join(tl.orderLog, "; "))
 	}
 	if tl.ackErrs > 0 {
 		c.t.Errorf("%d Ack calls returned an error, first: %v", tl.ackErrs, tl.firstAck)
