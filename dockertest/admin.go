@@ -197,17 +197,40 @@ func (a *Admin) CreateNamespace(ctx context.Context, namespace string, opts Name
 }
 
 // DeleteNamespace deletes "tenant/ns", which must hold no topics (delete
-// them first with DeleteTopic).
+// them first with DeleteTopic). A 409 is retried until ctx is done.
 func (a *Admin) DeleteNamespace(ctx context.Context, namespace string) error {
 	if strings.Count(namespace, "/") != 1 {
 		return fmt.Errorf("namespace %q: want tenant/ns", namespace)
 	}
-	return a.do(ctx, http.MethodDelete, "/admin/v2/namespaces/"+namespace, nil, nil)
+	return retryConflict(ctx, func() error {
+		return a.do(ctx, http.MethodDelete, "/admin/v2/namespaces/"+namespace, nil, nil)
+	})
 }
 
-// DeleteTenant deletes a tenant, which must hold no namespaces.
+// retryConflict calls del until it does not fail with 409 or ctx is done:
+// right after its topics (or namespaces) were deleted, the broker may
+// still answer "Cannot delete non empty bundle" or "The tenant still has
+// active namespaces" for a moment.
+func retryConflict(ctx context.Context, del func() error) error {
+	for {
+		err := del()
+		if !IsStatus(err, http.StatusConflict) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// DeleteTenant deletes a tenant, which must hold no namespaces. A 409 is
+// retried until ctx is done (the broker may list a namespace just deleted).
 func (a *Admin) DeleteTenant(ctx context.Context, tenant string) error {
-	return a.do(ctx, http.MethodDelete, "/admin/v2/tenants/"+url.PathEscape(tenant), nil, nil)
+	return retryConflict(ctx, func() error {
+		return a.do(ctx, http.MethodDelete, "/admin/v2/tenants/"+url.PathEscape(tenant), nil, nil)
+	})
 }
 
 // Tenants lists the tenant names.

@@ -429,14 +429,7 @@ func namesTenantPair(t *testing.T, e *env, tenant, nsName string, dropTenant boo
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			// The broker may still list a namespace it has just deleted
-			// (409 "still has active namespaces"): try again for a while.
-			err := e.admin.DeleteTenant(ctx, tenant)
-			for dockertest.IsStatus(err, 409) && ctx.Err() == nil {
-				time.Sleep(200 * time.Millisecond)
-				err = e.admin.DeleteTenant(ctx, tenant)
-			}
-			if err != nil {
+			if err := e.admin.DeleteTenant(ctx, tenant); err != nil {
 				t.Errorf("cleanup: deleting tenant %q: %v", tenant, err)
 			}
 		})
