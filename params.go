@@ -426,10 +426,10 @@ type ConsumerOptions struct {
 	PullMode bool
 	// PullWindow is how many messages the server may deliver beyond what the
 	// loop has taken, in pull mode. Zero means 100. It is refilled when half
-	// of it has been taken. Needs PullMode. At most 10000: the consumer
-	// allocates its queue of PullWindow messages up front (10000 take about
-	// 3 MB before any payload), and a window of more than a few thousand
-	// only adds memory, since the server's own prefetch is at most 1000
+	// of it has been taken. Needs PullMode. At most 10000: the consumer may
+	// hold that many received messages (payloads included) that the loop
+	// has not taken, and a window of more than a few thousand only adds
+	// memory, since the server's own prefetch is at most 1000
 	// (ReceiverQueueSize).
 	PullWindow int
 	// CryptoFailureAction says what to do with messages that cannot be
@@ -530,7 +530,7 @@ func (o *ConsumerOptions) query() (url.Values, error) {
 	}
 	if o.PullWindow > maxPullWindow {
 		return nil, argErr("ConsumerOptions.PullWindow", strconv.Itoa(o.PullWindow),
-			"at most 10000: the queue of that many messages is allocated up front")
+			"at most 10000: the consumer may hold that many untaken messages in memory")
 	}
 	if o.PullMode {
 		q.Set("pullMode", "true")
