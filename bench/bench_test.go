@@ -154,7 +154,11 @@ func TestSmoke(t *testing.T) {
 					t.Skip("no pulsar:// service URL for this broker")
 				}
 				cfg := base
-				cfg.Topic, cfg.Sub = dockertest.UniqueTopic(t), "smoke-"+c.Name
+				// One subscription per client and scenario: the broker releases
+				// an Exclusive subscription asynchronously after Close, so a
+				// second scenario on the same name can meet 409 "Exclusive
+				// consumer is already connected" (failed a CI run).
+				cfg.Topic, cfg.Sub = dockertest.UniqueTopic(t), "smoke-"+c.Name+"-"+sc.Name
 				if sc.Kind == Consume {
 					// Count from the start: a fast client can drain the whole
 					// backlog during a warm-up and then measure nothing.
