@@ -122,6 +122,7 @@ func (c *cell) producerOptions() *stargate.ProducerOptions {
 // is read back partition by partition, directly: every acknowledged message
 // must be stored at least once.
 func (c *cell) runProducer() {
+	c.keepStored()
 	prod, err := c.faulty.NewProducer(c.ctx, c.topics[0], c.producerOptions())
 	if err != nil {
 		c.t.Fatalf("NewProducer: %v", err)
@@ -141,6 +142,21 @@ func (c *cell) runProducer() {
 	if n := c.lost(); n > 0 {
 		c.t.Errorf("%d acknowledged messages are not stored", n)
 	}
+}
+
+// keepStored creates a durable subscription at the start of the cell's
+// topic (every partition), so that the broker keeps every message until the
+// read-back. Without one, nothing needs the messages: with the standalone's
+// default retention of 0, the ledger an unload closes may be trimmed at once,
+// and the read-back found a whole partition's messages gone ("300
+// acknowledged messages are not stored", lastMessageId -1:-1).
+func (c *cell) keepStored() {
+	cons, err := c.direct.NewConsumer(c.ctx, c.topics[0], "keep-stored",
+		&stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	if err != nil {
+		c.t.Fatalf("keep-stored subscription: %v", err)
+	}
+	cons.Close()
 }
 
 // readBack reads every partition of the topic from the start to its last
