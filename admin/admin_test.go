@@ -163,6 +163,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 		"negative skip":         func() error { return c.SkipMessages(ctx, "t/ns/x", "s", -1) },
 		"zero skip":             func() error { return c.SkipMessages(ctx, "t/ns/x", "s", 0) },
 		"negative expire":       func() error { return c.ExpireMessages(ctx, "t/ns/x", "s", -time.Second) },
+		"zero expire":           func() error { return c.ExpireMessages(ctx, "t/ns/x", "s", 0) },
 		"fractional expire":     func() error { return c.ExpireMessages(ctx, "t/ns/x", "s", 1500*time.Millisecond) },
 		"zero reset time":       func() error { return c.ResetCursorToTime(ctx, "t/ns/x", "s", time.Time{}) },
 		"zero reset id":         func() error { return c.ResetCursor(ctx, "t/ns/x", "s", stargate.MessageID{}) },

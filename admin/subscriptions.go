@@ -120,11 +120,13 @@ func (c *Client) ClearBacklog(ctx context.Context, topic, sub string) error {
 }
 
 // ExpireMessages acknowledges the messages of a subscription's backlog
-// published more than olderThan ago, a whole number of seconds (zero
-// expires them all).
+// published more than olderThan ago, a whole number of seconds, at least
+// one: Pulsar 4.0.8 accepts 0 and expires nothing (ClearBacklog
+// acknowledges everything). The broker expires asynchronously; the
+// backlog shrinks shortly after the call returns.
 func (c *Client) ExpireMessages(ctx context.Context, topic, sub string, olderThan time.Duration) error {
-	if olderThan < 0 || olderThan%time.Second != 0 || olderThan/time.Second > math.MaxInt32 {
-		return argErr("age", olderThan.String(), "must be a whole, non-negative number of seconds below 2^31")
+	if olderThan < time.Second || olderThan%time.Second != 0 || olderThan/time.Second > math.MaxInt32 {
+		return argErr("age", olderThan.String(), "must be a whole number of seconds, from 1s to 2^31-1s")
 	}
 	return c.subCall(ctx, "ExpireMessages", topic, sub, http.MethodPost, "/expireMessages/"+strconv.FormatInt(int64(olderThan/time.Second), 10), nil)
 }
