@@ -239,3 +239,62 @@ func (c *Client) RemoveBacklogQuota(ctx context.Context, namespace string, typ B
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// UnloadNamespace unloads every bundle of a namespace from its broker:
+// its topics' producers and consumers reconnect, possibly elsewhere.
+func (c *Client) UnloadNamespace(ctx context.Context, namespace string) error {
+	return c.nsCall(ctx, "UnloadNamespace", namespace, http.MethodPut, "/unload", nil, nil, nil)
+}
+
+// ClearNamespaceBacklog acknowledges every message of every subscription
+// of every topic of a namespace.
+func (c *Client) ClearNamespaceBacklog(ctx context.Context, namespace string) error {
+	return c.nsCall(ctx, "ClearNamespaceBacklog", namespace, http.MethodPost, "/clearBacklog", nil, nil, nil)
+}
+
+// ReplicationClusters returns the clusters a namespace is replicated to.
+func (c *Client) ReplicationClusters(ctx context.Context, namespace string) ([]string, error) {
+	var out []string
+	err := c.nsCall(ctx, "ReplicationClusters", namespace, http.MethodGet, "/replication", nil, nil, &out)
+	return out, err
+}
+
+// SetReplicationClusters sets the clusters a namespace is replicated to;
+// each must be allowed for its tenant (ErrForbidden or
+// ErrPreconditionFailed otherwise).
+func (c *Client) SetReplicationClusters(ctx context.Context, namespace string, clusters []string) error {
+	if len(clusters) == 0 {
+		return argErr("clusters", "", "name at least one cluster")
+	}
+	return c.nsCall(ctx, "SetReplicationClusters", namespace, http.MethodPost, "/replication", nil, clusters, nil)
+}
+
+// NamespacePermissions returns the roles granted on a namespace and their
+// actions.
+func (c *Client) NamespacePermissions(ctx context.Context, namespace string) (map[string][]AuthAction, error) {
+	var out map[string][]AuthAction
+	err := c.nsCall(ctx, "NamespacePermissions", namespace, http.MethodGet, "/permissions", nil, nil, &out)
+	return out, err
+}
+
+// GrantNamespacePermission grants role the actions on every topic of a
+// namespace, replacing what it was granted on the namespace before.
+func (c *Client) GrantNamespacePermission(ctx context.Context, namespace, role string, actions ...AuthAction) error {
+	r, err := rolePath(role)
+	if err != nil {
+		return err
+	}
+	if err := checkActions(actions); err != nil {
+		return err
+	}
+	return c.nsCall(ctx, "GrantNamespacePermission", namespace, http.MethodPost, "/permissions/"+r, nil, actions, nil)
+}
+
+// RevokeNamespacePermission revokes what role was granted on a namespace.
+func (c *Client) RevokeNamespacePermission(ctx context.Context, namespace, role string) error {
+	r, err := rolePath(role)
+	if err != nil {
+		return err
+	}
+	return c.nsCall(ctx, "RevokeNamespacePermission", namespace, http.MethodDelete, "/permissions/"+r, nil, nil, nil)
+}

@@ -398,3 +398,116 @@ func TestAdminFailoverAndTLS(t *testing.T) {
 		})
 	}
 }
+
+func TestAdminLookupCompactionPermissions(t *testing.T) {
+	adminVariants(t, func(e *adminEnv) {
+		topic, parted := e.topic(), e.topic()+"-p"
+		e.deleteTopicLater(topic)
+		e.deleteTopicLater(parted)
+		e.check("CreateTopic", e.a.CreateTopic(e.ctx, topic))
+
+		l, err := e.a.LookupTopic(e.ctx, topic)
+		e.check("LookupTopic", err)
+		if !strings.HasPrefix(l.BrokerURL, "pulsar://") || !strings.HasPrefix(l.HTTPURL, "http://") {
+			e.t.Fatalf("LookupTopic = %+v", l)
+		}
+		bundle, err := e.a.TopicBundle(e.ctx, topic)
+		e.check("TopicBundle", err)
+		if !strings.HasPrefix(bundle, "0x") || !strings.Contains(bundle, "_0x") {
+			e.t.Fatalf("TopicBundle = %q", bundle)
+		}
+
+		e.produce(topic, 3, false)
+		e.check("CompactTopic", e.a.CompactTopic(e.ctx, topic))
+		e.eventually("CompactionStatus", func() error {
+			st, err := e.a.CompactionStatus(e.ctx, topic)
+			if err != nil {
+				return err
+			}
+			if st.Status != "SUCCESS" {
+				return fmt.Errorf("status %+v", st)
+			}
+			return nil
+		})
+
+		role := "role+1 é"
+		e.check("GrantTopicPermission", e.a.GrantTopicPermission(e.ctx, topic, role, admin.ActionProduce, admin.ActionConsume))
+		perms, err := e.a.TopicPermissions(e.ctx, topic)
+		e.check("TopicPermissions", err)
+		got := perms[role]
+		if slices.Sort(got); !slices.Equal(got, []admin.AuthAction{admin.ActionConsume, admin.ActionProduce}) {
+			e.t.Fatalf("TopicPermissions = %v", perms)
+		}
+		e.check("RevokeTopicPermission", e.a.RevokeTopicPermission(e.ctx, topic, role))
+		e.eventually("permission revoked", func() error {
+			perms, err := e.a.TopicPermissions(e.ctx, topic)
+			if err == nil && len(perms[role]) > 0 {
+				err = fmt.Errorf("still %v", perms)
+			}
+			return err
+		})
+
+		e.check("CreatePartitionedTopic", e.a.CreatePartitionedTopic(e.ctx, parted, 2))
+		e.check("CreateMissedPartitions", e.a.CreateMissedPartitions(e.ctx, parted))
+		s := e.produce(parted, 4, false)
+		ids, err := e.a.TerminatePartitionedTopic(e.ctx, parted)
+		e.check("TerminatePartitionedTopic", err)
+		if len(ids) != 2 {
+			e.t.Fatalf("TerminatePartitionedTopic = %v", ids)
+		}
+		for _, sentID := range s.ids {
+			last := ids[int(sentID.Partition)]
+			if last.Partition != sentID.Partition || last.LedgerID != sentID.LedgerID || last.EntryID < sentID.EntryID {
+				e.t.Fatalf("partition %d terminated at %#v, before the sent %#v", sentID.Partition, last, sentID)
+			}
+		}
+	})
+}
+
+func TestAdminNamespaceOps(t *testing.T) {
+	adminVariants(t, func(e *adminEnv) {
+		tenant := dockertest.UniqueName(e.t)
+		ns := tenant + "/ops"
+		e.check("CreateTenant", e.a.CreateTenant(e.ctx, tenant, admin.TenantInfo{AllowedClusters: []string{"standalone"}}))
+		e.check("CreateNamespace", e.a.CreateNamespace(e.ctx, ns))
+		e.t.Cleanup(func() {
+			_ = e.a.DeleteNamespace(context.Background(), ns, &admin.DeleteOptions{Force: true})
+			_ = e.a.DeleteTenant(context.Background(), tenant, &admin.DeleteOptions{Force: true})
+		})
+		cl, err := e.a.ReplicationClusters(e.ctx, ns)
+		e.check("ReplicationClusters", err)
+		if !slices.Equal(cl, []string{"standalone"}) {
+			e.t.Fatalf("ReplicationClusters = %v", cl)
+		}
+		e.check("SetReplicationClusters", e.a.SetReplicationClusters(e.ctx, ns, []string{"standalone"}))
+		if err := e.a.SetReplicationClusters(e.ctx, ns, []string{"nowhere"}); admin.StatusCode(err) < 400 {
+			e.t.Fatalf("SetReplicationClusters to an unknown cluster: %v", err)
+		}
+
+		role := "ns role+é"
+		e.check("GrantNamespacePermission", e.a.GrantNamespacePermission(e.ctx, ns, role, admin.ActionConsume))
+		perms, err := e.a.NamespacePermissions(e.ctx, ns)
+		e.check("NamespacePermissions", err)
+		if !slices.Equal(perms[role], []admin.AuthAction{admin.ActionConsume}) {
+			e.t.Fatalf("NamespacePermissions = %v", perms)
+		}
+		e.check("RevokeNamespacePermission", e.a.RevokeNamespacePermission(e.ctx, ns, role))
+		perms, err = e.a.NamespacePermissions(e.ctx, ns)
+		e.check("NamespacePermissions", err)
+		if _, ok := perms[role]; ok {
+			e.t.Fatalf("after revoke: %v", perms)
+		}
+
+		topic := "persistent://" + ns + "/t+1 é"
+		e.check("CreateTopic", e.a.CreateTopic(e.ctx, topic))
+		e.check("CreateSubscription", e.a.CreateSubscription(e.ctx, topic, "s", stargate.Earliest))
+		e.produce(topic, 3, false)
+		e.eventually("backlog", func() error { return e.backlogIs(topic, "s", 3, false) })
+		e.check("ClearNamespaceBacklog", e.a.ClearNamespaceBacklog(e.ctx, ns))
+		e.eventually("backlog cleared", func() error { return e.backlogIs(topic, "s", 0, false) })
+		e.check("UnloadNamespace", e.a.UnloadNamespace(e.ctx, ns))
+		e.check("DeleteTopic", e.a.DeleteTopic(e.ctx, topic, nil))
+		e.eventually("DeleteNamespace", func() error { return e.a.DeleteNamespace(e.ctx, ns, nil) })
+		e.eventually("DeleteTenant", func() error { return e.a.DeleteTenant(e.ctx, tenant, nil) })
+	})
+}
