@@ -511,3 +511,63 @@ func TestAdminNamespaceOps(t *testing.T) {
 		e.eventually("DeleteTenant", func() error { return e.a.DeleteTenant(e.ctx, tenant, nil) })
 	})
 }
+
+// TestAdminTopicPolicies: a topic's own policies, which the broker applies
+// asynchronously (through its system topic), hence the polling reads.
+func TestAdminTopicPolicies(t *testing.T) {
+	adminVariants(t, func(e *adminEnv) {
+		topic := e.topic()
+		e.deleteTopicLater(topic)
+		e.check("CreateTopic", e.a.CreateTopic(e.ctx, topic))
+		poll := func(what string, f func() (any, bool, error), want any, wantSet bool) {
+			e.t.Helper()
+			e.eventually(what, func() error {
+				got, set, err := f()
+				if err == nil && (set != wantSet || fmt.Sprint(got) != fmt.Sprint(want)) {
+					err = fmt.Errorf("got %v (set %v), want %v (set %v)", got, set, want, wantSet)
+				}
+				return err
+			})
+		}
+		retention := func() (any, bool, error) { return e.a.TopicRetention(e.ctx, topic) }
+		ttl := func() (any, bool, error) { return e.a.TopicMessageTTL(e.ctx, topic) }
+		dedup := func() (any, bool, error) { return e.a.TopicDeduplication(e.ctx, topic) }
+
+		poll("TopicRetention unset", retention, admin.Retention{}, false)
+		for _, r := range []admin.Retention{{Time: -1, SizeMB: -1}, {Time: 2 * time.Hour, SizeMB: 20 << 10}} {
+			e.check("SetTopicRetention", e.a.SetTopicRetention(e.ctx, topic, r))
+			poll("TopicRetention", retention, r, true)
+		}
+		e.check("RemoveTopicRetention", e.a.RemoveTopicRetention(e.ctx, topic))
+		poll("TopicRetention removed", retention, admin.Retention{}, false)
+
+		e.check("SetTopicMessageTTL", e.a.SetTopicMessageTTL(e.ctx, topic, 2*time.Minute))
+		poll("TopicMessageTTL", ttl, 2*time.Minute, true)
+		e.check("RemoveTopicMessageTTL", e.a.RemoveTopicMessageTTL(e.ctx, topic))
+		poll("TopicMessageTTL removed", ttl, time.Duration(0), false)
+
+		e.check("SetTopicDeduplication", e.a.SetTopicDeduplication(e.ctx, topic, true))
+		poll("TopicDeduplication", dedup, true, true)
+		e.check("RemoveTopicDeduplication", e.a.RemoveTopicDeduplication(e.ctx, topic))
+		poll("TopicDeduplication removed", dedup, false, false)
+
+		q := admin.BacklogQuota{LimitSize: 1 << 20, LimitTime: -1, Policy: admin.ProducerException}
+		e.check("SetTopicBacklogQuota", e.a.SetTopicBacklogQuota(e.ctx, topic, admin.BacklogSize, q))
+		e.eventually("TopicBacklogQuotas", func() error {
+			m, err := e.a.TopicBacklogQuotas(e.ctx, topic)
+			if err == nil && (len(m) != 1 || m[admin.BacklogSize] != q) {
+				err = fmt.Errorf("got %+v", m)
+			}
+			return err
+		})
+		e.check("RemoveTopicBacklogQuota", e.a.RemoveTopicBacklogQuota(e.ctx, topic, admin.BacklogSize))
+		e.eventually("TopicBacklogQuotas removed", func() error {
+			m, err := e.a.TopicBacklogQuotas(e.ctx, topic)
+			if err == nil && len(m) != 0 {
+				err = fmt.Errorf("got %+v", m)
+			}
+			return err
+		})
+		e.wantErr("TopicRetention of a missing topic", func() error { _, _, err := e.a.TopicRetention(e.ctx, topic+"-missing"); return err }(), admin.ErrNotFound)
+	})
+}
