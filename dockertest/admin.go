@@ -60,6 +60,7 @@ type HTTPError struct {
 	Body         string
 }
 
+// Error gives the method, path, status and body.
 func (e *HTTPError) Error() string {
 	return fmt.Sprintf("%s %s: HTTP %d: %s", e.Method, e.Path, e.StatusCode, strings.TrimSpace(e.Body))
 }
