@@ -37,8 +37,9 @@ func (c *Client) Subscriptions(ctx context.Context, topic string) ([]string, err
 // CreateSubscription creates a durable subscription whose cursor starts at
 // at: stargate.Earliest (every stored message is in its backlog),
 // stargate.Latest (only messages published from now on), or a message ID
-// (that message and the ones after it). On a partitioned topic every
-// partition gets the subscription. An existing subscription is an error
+// (that message and the ones after it; for a message inside a batch, the
+// whole batch: Pulsar 4.0.8 positions cursors on entries). On a
+// partitioned topic every partition gets the subscription. An existing subscription is an error
 // matching ErrConflict.
 func (c *Client) CreateSubscription(ctx context.Context, topic, sub string, at stargate.MessageID) error {
 	body, err := positionBody(at)
@@ -92,7 +93,8 @@ func (c *Client) ResetCursorToTime(ctx context.Context, topic, sub string, t tim
 
 // ResetCursor moves a subscription's cursor to the message id (delivered
 // again, with the ones after it), or to stargate.Earliest or
-// stargate.Latest. The broker disconnects the subscription's consumers,
+// stargate.Latest. For a message inside a batch, the whole batch is
+// delivered again (Pulsar 4.0.8 resets to the batch's entry). The broker disconnects the subscription's consumers,
 // which reconnect at the new position. On a partitioned topic, an id with
 // a partition moves only that partition's cursor.
 func (c *Client) ResetCursor(ctx context.Context, topic, sub string, id stargate.MessageID) error {
