@@ -19,7 +19,8 @@ func NoProxy(*http.Request) (*url.URL, error) { return nil, nil }
 // ClientOptions.Proxy could not be used: it could not be reached
 // (StatusCode 0, Err holds the cause) or it refused the CONNECT request,
 // for example with 407 for missing or wrong proxy credentials, 403 for a
-// destination it does not allow, 502 when it could not reach the broker.
+// destination it does not allow (Squid, say, allows CONNECT only to port
+// 443 unless configured otherwise), 502 when it could not reach the broker.
 // Match it with errors.As.
 type ProxyError struct {
 	Proxy      string // the proxy URL, its password replaced by "xxxxx"

@@ -133,6 +133,44 @@ func TestNoProxy(t *testing.T) {
 	}
 }
 
+// A proxy that accepts and never answers: the constructor's ctx ends the
+// dial, and the error matches both ctx.Err() and *ProxyError.
+func TestProxyHangingConnect(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	defer func() {
+		_ = ln.Close()
+		<-done
+		for _, c := range held {
+			_ = c.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	client, _ := stargate.NewClient("ws://pulsar.invalid:8080", &stargate.ClientOptions{
+		Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: ln.Addr().String()}),
+	})
+	_, err = client.NewProducer(ctx, "t", nil)
+	var pe *stargate.ProxyError
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &pe) || pe.Proxy != "http://"+ln.Addr().String() {
+		t.Fatalf("err = %v, want DeadlineExceeded and a *ProxyError", err)
+	}
+}
+
 func TestProxyErrorText(t *testing.T) {
 	for _, tc := range []struct {
 		err  *stargate.ProxyError

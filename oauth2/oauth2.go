@@ -13,7 +13,10 @@
 //
 // The token is cached until shortly before it expires and fetched again at
 // the next dial after that, so a reconnecting handle always presents a
-// valid one. The package uses only the standard library.
+// valid one. A failed fetch (the provider down, credentials refused) fails
+// that dial with an *Error or *KeyFileError, wrapped in a
+// *stargate.TokenError; a reconnecting handle retries it with backoff. The
+// package uses only the standard library.
 package oauth2
 
 import (

@@ -84,10 +84,17 @@ func dialVia(ctx context.Context, o Options, p *url.URL, addr string) (raw, tunn
 		}
 		tunnel = tc
 	}
-	stop := context.AfterFunc(ctx, func() { _ = raw.Close() }) // ends a hanging CONNECT
+	aborted := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { // ends a hanging CONNECT
+		_ = raw.Close()
+		close(aborted)
+	})
 	tunnel, err = connect(tunnel, p, addr)
-	if !stop() && err == nil {
-		err = net.ErrClosed // ctx ended just as the proxy answered: the socket is gone
+	if !stop() {
+		<-aborted // join the AfterFunc goroutine
+		if err == nil {
+			err = net.ErrClosed // ctx ended just as the proxy answered: the socket is gone
+		}
 	}
 	if err != nil {
 		_ = raw.Close()
