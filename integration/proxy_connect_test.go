@@ -2,10 +2,12 @@ package integration
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -58,7 +60,8 @@ func hostOf(t *testing.T, raw string) string {
 }
 
 // ws:// and wss:// (TLS end to end with the broker inside the tunnel)
-// through a CONNECT proxy with credentials.
+// through a CONNECT proxy with credentials, and wss:// through an https://
+// proxy (TLS to the proxy, and TLS to the broker inside it).
 func TestProxyConnectPlainAndTLS(t *testing.T) {
 	checkLeaks(t)
 	b := dockertest.Require(t, dockertest.TLS)
@@ -66,9 +69,22 @@ func TestProxyConnectPlainAndTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, base := range []string{b.WSURL, b.WSSURL} {
-		t.Run(strings.SplitN(base, ":", 2)[0], func(t *testing.T) {
-			prx := proxytest.New(t, proxytest.Options{User: "alice", Password: "pw"})
+	// An https:// proxy presents httptest's certificate, trusted alongside
+	// the broker's CA.
+	cert := httptest.NewTLSServer(http.NotFoundHandler())
+	cert.Close()
+	pool.AddCert(cert.Certificate())
+	for _, tc := range []struct {
+		name, base string
+		proxyTLS   bool
+	}{{"ws", b.WSURL, false}, {"wss", b.WSSURL, false}, {"wss via https proxy", b.WSSURL, true}} {
+		base := tc.base
+		t.Run(tc.name, func(t *testing.T) {
+			po := proxytest.Options{User: "alice", Password: "pw"}
+			if tc.proxyTLS {
+				po.TLS = &tls.Config{Certificates: cert.TLS.Certificates}
+			}
+			prx := proxytest.New(t, po)
 			client, _ := stargate.NewClient(base, &stargate.ClientOptions{
 				RootCAs: pool,
 				Proxy:   http.ProxyURL(prx.URLWithAuth("alice", "pw")),
