@@ -233,3 +233,37 @@ func TestErrors(t *testing.T) {
 		t.Error("New without KeyFile succeeded")
 	}
 }
+
+// Concurrent dials share one fetch; a caller whose ctx ends while another
+// fetches gives up without waiting.
+func TestConcurrentCallersShareAFetch(t *testing.T) {
+	is := newIssuer(t)
+	release := make(chan struct{})
+	is.mu.Lock()
+	is.reply = func(http.ResponseWriter) bool { <-release; return false }
+	is.mu.Unlock()
+	src, _ := New(Config{IssuerURL: is.URL, KeyFile: keyFileFor(t, goodKey)})
+	var wg sync.WaitGroup
+	toks := make([]string, 8)
+	for i := range toks {
+		wg.Go(func() { toks[i], _ = src.Token(context.Background()) })
+	}
+	for len(is.fetches()) == 0 { // a fetch has started and holds the lock
+		time.Sleep(time.Millisecond)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := src.Token(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("waiting caller with a short ctx: %v", err)
+	}
+	close(release)
+	wg.Wait()
+	for i, tok := range toks {
+		if tok != "token-1" {
+			t.Errorf("caller %d got %q", i, tok)
+		}
+	}
+	if n := len(is.fetches()); n != 1 {
+		t.Errorf("%d fetches, want 1", n)
+	}
+}
