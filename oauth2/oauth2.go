@@ -128,8 +128,8 @@ type keyFile struct {
 // KeyFileError reports a key file that could not be used; it names the
 // file and never shows its contents.
 type KeyFileError struct {
-	Path string
-	Err  error
+	Path string // Config.KeyFile
+	Err  error  // why: the file system's error, or what is wrong with the JSON
 }
 
 // Error names the file and the reason.
