@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -52,6 +53,26 @@ type ClientOptions struct {
 
 	// Header holds extra HTTP headers for the WebSocket upgrade request.
 	Header http.Header
+
+	// Proxy picks the HTTP(S) forward proxy for each dial, reconnects
+	// included, as http.Transport.Proxy does. It is shown a request for the
+	// broker whose URL has the scheme http for ws:// and https for wss://,
+	// so HTTP_PROXY and HTTPS_PROXY apply as they do to net/http. Nil means
+	// http.ProxyFromEnvironment, which reads HTTPS_PROXY, HTTP_PROXY and
+	// NO_PROXY (and their lower-case forms) once per process and never
+	// proxies localhost or loopback addresses; NoProxy turns proxies off;
+	// http.ProxyURL(u) names one. The client tunnels through the proxy with
+	// HTTP CONNECT, for ws:// too, sending the proxy URL's user and password
+	// as Proxy-Authorization: Basic; wss:// keeps TLS end to end with the
+	// broker inside the tunnel; an https:// proxy URL adds TLS to the proxy
+	// itself, verified with the settings below. A proxy that refuses gives
+	// a *ProxyError.
+	Proxy func(*http.Request) (*url.URL, error)
+	// NetDialContext opens every TCP connection: to the broker, or to the
+	// proxy when Proxy picks one. Nil means a net.Dialer. Use it for custom
+	// transports (a SOCKS dialer, a fixed source address, an in-memory
+	// network in tests).
+	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// DialTimeout bounds each reconnection attempt. The first dial is
 	// bounded by the constructor's context only. Zero means 30s.

@@ -129,7 +129,13 @@
 // A JWT ([ClientOptions.Token], or [ClientOptions.TokenProvider] asked at
 // every dial) travels in the Authorization header; the browser-style token
 // query parameter is used only with [ClientOptions.TokenInQuery]. No error
-// text or log line contains the token.
+// text or log line contains the token. [TokenFromFile] reads a token file
+// that another process rotates; package oauth2 gets tokens with OAuth2
+// client credentials.
+//
+// Connections honour HTTPS_PROXY, HTTP_PROXY and NO_PROXY, tunnelling
+// through the proxy with HTTP CONNECT ([ClientOptions.Proxy],
+// [ClientOptions.NetDialContext]); a refusing proxy is a [*ProxyError].
 //
 // # Testing
 //

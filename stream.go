@@ -174,6 +174,8 @@ func (l *link) dial(ctx context.Context) (*sock, error) {
 		TLSConfig: c.tls,
 		KeepAlive: c.opts.KeepAlive,
 		ReadLimit: c.opts.MaxMessageSize,
+		Proxy:     c.proxy(),
+		Dialer:    c.opts.NetDialContext,
 		Logger:    c.opts.Logger,
 	}, s)
 	if err != nil {
@@ -199,6 +201,7 @@ func (l *link) translate(err error, tok string) error {
 	if errors.Is(err, wsconn.ErrReadLimit) {
 		err = ErrMessageTooLarge
 	}
+	err = proxyError(err)
 	if tok != "" && strings.Contains(err.Error(), tok) {
 		err = &redactedError{msg: strings.ReplaceAll(err.Error(), tok, "REDACTED"), err: err}
 	}
@@ -219,11 +222,12 @@ func (e *redactedError) Unwrap() error { return e.err }
 // refused with 400, 401, 403 or 404, or with 503 because the topic was
 // terminated (ErrTopicTerminated; see ConnectError.Temporary), or a
 // connection lost to a message over ClientOptions.MaxMessageSize, which
-// the broker would send again. Transport errors, 409, 429, other 5xx and
+// the broker would send again, or a proxy's refusal that is not Temporary
+// (407 wrong proxy credentials, say). Transport errors, 409, 429, other 5xx and
 // token provider failures are retried with backoff.
 func terminal(err error) bool {
 	var ce *ConnectError
-	return errors.As(err, &ce) && !ce.Temporary() || errors.Is(err, ErrMessageTooLarge)
+	return errors.As(err, &ce) && !ce.Temporary() || errors.Is(err, ErrMessageTooLarge) || proxyTerminal(err)
 }
 
 // fail ends the link with err (a *ProtocolError, say) instead of

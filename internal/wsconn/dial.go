@@ -17,7 +17,8 @@ import (
 // inbound messages and the close (OnMessage may run before Dial returns). ctx bounds the
 // TCP connect, the TLS handshake and the upgrade, not the connection's life; when ctx
 // ends the dial, the error satisfies errors.Is(err, ctx.Err()). A refused upgrade gives a
-// *HandshakeError. A failed Dial leaves no goroutine behind and never calls h.
+// *HandshakeError; a proxy that cannot be reached or refuses the CONNECT, a *ProxyError.
+// A failed Dial leaves no goroutine behind and never calls h.
 func Dial(ctx context.Context, opts Options, h Handler) (*Conn, error) {
 	if h == nil {
 		return nil, errors.New("wsconn: nil Handler")
@@ -32,13 +33,12 @@ func Dial(ctx context.Context, opts Options, h Handler) (*Conn, error) {
 	}
 	addr := hostPort(u)
 
-	raw, err := o.Dialer(ctx, "tcp", addr)
+	raw, transport, err := dialTransport(ctx, o, u, addr)
 	if err != nil {
-		return nil, ctxErr(ctx, fmt.Errorf("wsconn: dial %s: %w", addr, err))
+		return nil, err
 	}
-	transport := raw
 	if u.Scheme == "wss" {
-		tc := tls.Client(raw, tlsConfig(o.TLSConfig, u))
+		tc := tls.Client(transport, tlsConfig(o.TLSConfig, u))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			_ = raw.Close()
 			return nil, ctxErr(ctx, fmt.Errorf("wsconn: TLS handshake with %s: %w", addr, err))

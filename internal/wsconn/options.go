@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -38,6 +39,13 @@ type Options struct {
 	WriteLimit   int           // max outbound message size; 0 = 16 MiB; a Write over it fails and the conn stays alive
 	// Dialer opens the TCP connection; nil = net.Dialer.DialContext.
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Proxy picks the HTTP(S) forward proxy for a dial, as http.Transport.Proxy does; it
+	// is shown a request whose URL has the scheme http for ws and https for wss. nil, or
+	// a nil URL, means a direct connection. The tunnel is made with HTTP CONNECT (for ws
+	// too); the proxy URL's user info becomes a Proxy-Authorization: Basic header; for
+	// an https:// proxy the TLS to the proxy uses TLSConfig with the proxy's host name.
+	// Dialer opens the TCP connection to the proxy.
+	Proxy  func(*http.Request) (*url.URL, error)
 	Logger *slog.Logger // nil = silent
 }
 
