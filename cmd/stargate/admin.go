@@ -15,3 +15,6 @@ var adminCommand = &command{
 }
 
 func adminHelp(a *app, args []string) error { return nil }
+
+// adminCommandLines lists the admin command lines with their own flags.
+func adminCommandLines() [][]string { return nil }

@@ -26,6 +26,10 @@ type app struct {
 	stdinTTY    bool // hint when reading messages from a terminal
 
 	conn connFlags
+
+	// onParse, if set, sees each command's flag set before it parses
+	// (tests check that the usage text lists every flag).
+	onParse func(fs *flag.FlagSet, usage string)
 }
 
 // command is one subcommand.
@@ -109,7 +113,7 @@ func (a *app) help(args []string) error {
 
 // report prints err on stderr and returns the exit status for it.
 func (a *app) report(err error) int {
-	if err == nil {
+	if err == nil || errors.Is(err, errHelp) {
 		return exitOK
 	}
 	code := exitCode(err)

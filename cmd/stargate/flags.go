@@ -28,6 +28,9 @@ func (a *app) newFlagSet(name string) *flag.FlagSet {
 // arguments are the ones named (e.g. "TOPIC", "SUBSCRIPTION"); a name in
 // brackets ("[TOPIC]") is optional. usage is printed on -h.
 func (a *app) parse(fs *flag.FlagSet, args []string, usage string, names ...string) ([]string, error) {
+	if a.onParse != nil {
+		a.onParse(fs, usage)
+	}
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, a.flagError(fs, err, usage)

@@ -258,7 +258,8 @@ func (pr *producing) run(ctx context.Context, src io.Reader, name string) error 
 	if interrupted {
 		pr.a.noteInterrupt()
 		if !pr.a.conn.quiet {
-			fmt.Fprintln(pr.a.stderr, "\r\033[Kinterrupted: waiting for the messages in flight (Ctrl-C again to abort)")
+			pr.meter.clearLine()
+			fmt.Fprintln(pr.a.stderr, "interrupted: waiting for the messages in flight (Ctrl-C again to abort)")
 		}
 	}
 	wg.Wait() // every future has completed: the producer is flushed

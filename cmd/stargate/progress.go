@@ -12,15 +12,16 @@ import (
 // when it is a terminal, and prints the final summary. Its goroutine, if
 // any, is stopped and waited for by finish.
 type meter struct {
-	verb  string // "produced", "consumed", "read"
-	w     io.Writer
-	quiet bool
-	start time.Time
-	count atomic.Int64
-	bytes atomic.Int64
-	stop  chan struct{}
-	wg    sync.WaitGroup
-	once  sync.Once
+	verb   string // "produced", "consumed", "read"
+	w      io.Writer
+	quiet  bool
+	start  time.Time
+	count  atomic.Int64
+	bytes  atomic.Int64
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
+	isLive bool // the live line is on
 }
 
 // progressEvery is how often the live line is redrawn.
@@ -29,6 +30,7 @@ const progressEvery = 500 * time.Millisecond
 func (a *app) newMeter(verb string) *meter {
 	m := &meter{verb: verb, w: a.stderr, quiet: a.conn.quiet, start: time.Now(), stop: make(chan struct{})}
 	if a.stderrTTY && !a.conn.quiet {
+		m.isLive = true
 		m.wg.Go(m.live)
 	}
 	return m
@@ -55,6 +57,14 @@ func (m *meter) live() {
 			last, lastAt = n, now
 			fmt.Fprintf(m.w, "\r\033[K%s %s messages, %s, %s msg/s", m.verb, humanCount(n), humanBytes(m.bytes.Load()), humanCount(int64(rate+0.5)))
 		}
+	}
+}
+
+// clearLine clears the live line, if any, before another line is
+// printed on stderr (the live line is redrawn at the next tick).
+func (m *meter) clearLine() {
+	if m.isLive {
+		fmt.Fprint(m.w, "\r\033[K")
 	}
 }
 
