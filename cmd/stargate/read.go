@@ -45,7 +45,12 @@ func runRead(a *app, ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := &stargate.ReaderOptions{Name: rf.name, StopAtEndOfTopic: true, ReceiverQueueSize: window(rf.count)}
+	// The reader keeps the server's default window: it holds no
+	// subscription, so reading ahead takes nothing from anyone. (With a
+	// window of 1 and a start ID, Pulsar 4.0.8 delivered nothing at all:
+	// the message skipped for the exclusive start seems to keep the only
+	// permit.)
+	opts := &stargate.ReaderOptions{Name: rf.name, StopAtEndOfTopic: true}
 	switch strings.ToLower(start) {
 	case "earliest":
 		opts.StartMessageID = stargate.Earliest
