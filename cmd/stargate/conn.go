@@ -6,13 +6,13 @@ import (
 	"crypto/x509"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/stargate-go/stargate"
+	"github.com/stargate-go/stargate/admin"
 )
 
 // connFlags are the connection settings every command accepts; a flag
@@ -116,26 +116,14 @@ func (a *app) resolve() (*resolved, error) {
 	return r, nil
 }
 
-// adminURLFor returns the admin URL: the one given, or the first service
-// URL with http(s) for ws(s).
+// adminURLFor returns the admin URLs: the ones given, or the service URLs,
+// which admin.New maps from ws(s) to http(s) (the WebSocket service and
+// the admin API share a port).
 func adminURLFor(admin, service string) (string, error) {
 	if admin != "" {
 		return strings.TrimRight(admin, "/"), nil
 	}
-	first, _, _ := strings.Cut(service, ",")
-	u, err := url.Parse(strings.TrimSpace(first))
-	if err != nil || u.Host == "" {
-		return "", usageErr("--url %q: want ws://host:port or wss://host:port", first)
-	}
-	switch u.Scheme {
-	case "ws":
-		u.Scheme = "http"
-	case "wss":
-		u.Scheme = "https"
-	default:
-		return "", usageErr("--url %q: scheme must be ws or wss", first)
-	}
-	return strings.TrimRight(u.String(), "/"), nil
+	return service, nil
 }
 
 // tokenSource returns a token provider, or nil for no token. A token file
@@ -199,6 +187,15 @@ func (r *resolved) client() (*stargate.Client, error) {
 	c, err := stargate.NewClient(r.urls, opts)
 	if err != nil {
 		return nil, &usageError{msg: "--url: " + err.Error()}
+	}
+	return c, nil
+}
+
+// admin returns an admin REST client for the resolved settings.
+func (r *resolved) admin() (*admin.Client, error) {
+	c, err := admin.New(r.adminURL, &admin.Options{TokenProvider: r.token, TLSConfig: r.tls})
+	if err != nil {
+		return nil, &usageError{msg: "--admin-url: " + err.Error()}
 	}
 	return c, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 
 	"github.com/stargate-go/stargate"
+	"github.com/stargate-go/stargate/admin"
 )
 
 // Exit statuses; the package doc explains them.
@@ -60,7 +61,7 @@ func exitCode(err error) int {
 		ce  *stargate.ConnectError
 		se  *stargate.SendError
 		cle *stargate.CloseError
-		ae  *adminError
+		ae  *admin.Error
 		ne  net.Error
 		ve  *tls.CertificateVerificationError
 		ua  x509.UnknownAuthorityError

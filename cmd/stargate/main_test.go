@@ -60,7 +60,20 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"read", "t", "--token-file", filepath.Join(dir, "missing")}, "--token-file"},
 		{[]string{"read", "t", "--tls-ca", notPEM}, "holds no PEM certificate"},
 		{[]string{"read", "t", "--tls-cert", notPEM}, "--tls-cert and --tls-key go together"},
-		{[]string{"read", "t", "--url", "http://x:1"}, "scheme must be ws or wss"},
+		{[]string{"read", "t", "--url", "http://x:1"}, "--url"},
+		{[]string{"admin", "topics", "list", "public/default", "--admin-url", "ftp://x:1"}, "--admin-url"},
+		{[]string{"admin"}, "admin: missing AREA ACTION"},
+		{[]string{"admin", "topics"}, "admin topics: missing ACTION"},
+		{[]string{"admin", "topics", "frob"}, `unknown command "topics frob"`},
+		{[]string{"admin", "topics", "list"}, "admin topics list: missing NAMESPACE"},
+		{[]string{"admin", "topics", "create", "t", "-p", "-2"}, "-p -2: must not be negative"},
+		{[]string{"admin", "subs", "reset", "t", "s"}, "give one of --time and --id"},
+		{[]string{"admin", "subs", "reset", "t", "s", "--time", "last week"}, "--time"},
+		{[]string{"admin", "subs", "skip", "t", "s", "many"}, `N "many"`},
+		{[]string{"admin", "ns", "set-ttl", "public/default", "forever"}, `TTL "forever"`},
+		{[]string{"admin", "ns", "set-dedup", "public/default", "maybe"}, "want on or off"},
+		{[]string{"admin", "topics", "peek", "t"}, "-s SUBSCRIPTION is required"},
+		{[]string{"admin", "topics", "stats", "t", "-o", "yaml"}, `want one of text, json`},
 		{[]string{"help", "nothing"}, `unknown command "nothing"`},
 	} {
 		code, _, stderr := runApp(t, env, "", tc.args...)
@@ -293,11 +306,11 @@ func TestResolve(t *testing.T) {
 		env             map[string]string
 		url, admin, tok string
 	}{
-		{connFlags{}, nil, "ws://localhost:8080", "http://localhost:8080", ""},
-		{connFlags{}, map[string]string{"STARGATE_URL": "wss://a:8443,b:8443", "STARGATE_TOKEN": "env"}, "wss://a:8443,b:8443", "https://a:8443", "env"},
-		{connFlags{url: "ws://flag:1", token: "flag"}, map[string]string{"STARGATE_URL": "ws://env:1", "STARGATE_TOKEN": "env"}, "ws://flag:1", "http://flag:1", "flag"},
+		{connFlags{}, nil, "ws://localhost:8080", "ws://localhost:8080", ""},
+		{connFlags{}, map[string]string{"STARGATE_URL": "wss://a:8443,b:8443", "STARGATE_TOKEN": "env"}, "wss://a:8443,b:8443", "wss://a:8443,b:8443", "env"},
+		{connFlags{url: "ws://flag:1", token: "flag"}, map[string]string{"STARGATE_URL": "ws://env:1", "STARGATE_TOKEN": "env"}, "ws://flag:1", "ws://flag:1", "flag"},
 		{connFlags{}, map[string]string{"STARGATE_TOKEN_FILE": tokFile, "STARGATE_ADMIN_URL": "http://adm:9/"}, "ws://localhost:8080", "http://adm:9", "file-token"},
-		{connFlags{tokenFile: tokFile}, map[string]string{"STARGATE_TOKEN": "env"}, "ws://localhost:8080", "http://localhost:8080", "file-token"},
+		{connFlags{tokenFile: tokFile}, map[string]string{"STARGATE_TOKEN": "env"}, "ws://localhost:8080", "ws://localhost:8080", "file-token"},
 	} {
 		a := &app{conn: tc.flags, getenv: func(k string) string { return tc.env[k] }}
 		r, err := a.resolve()
