@@ -247,18 +247,26 @@ func TestCLI(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer func() { sub.Process.Kill(); sub.Wait() }()
+		// Wait until the first consumer holds the subscription (a second
+		// one started earlier could take it and make the first fail).
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			// Until the first consumer is subscribed, this one is, and
-			// ends after --wait.
-			r := c.run("", nil, "consume", topic, "-s", "excl", "-n", "1", "--wait", "1s")
-			if r.code == 4 && strings.Contains(r.stderr, "409") {
+			r := c.run("", nil, "admin", "topics", "stats", topic, "-o", "json")
+			var st struct {
+				Subscriptions map[string]struct{ Consumers []any }
+			}
+			json.Unmarshal([]byte(r.stdout), &st)
+			if len(st.Subscriptions["excl"].Consumers) == 1 {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("second exclusive consumer: %s", r)
+				t.Fatalf("the first consumer did not subscribe: %s\n%s", r, stderr)
 			}
-			time.Sleep(200 * time.Millisecond) // the first one may not be subscribed yet
+			time.Sleep(100 * time.Millisecond)
+		}
+		r := c.run("", nil, "consume", topic, "-s", "excl", "-n", "1")
+		if r.code != 4 || !strings.Contains(r.stderr, "409") {
+			t.Errorf("second exclusive consumer: %s", r)
 		}
 	})
 
@@ -389,4 +397,186 @@ func (p *proc) wait(t *testing.T) result {
 		t.Fatal(err)
 	}
 	return result{code, p.out.String(), p.stderr.String()}
+}
+
+func TestCLIAdmin(t *testing.T) {
+	b := dockertest.Require(t, dockertest.Plain)
+	c := buildCLI(t, b)
+	tenant := dockertest.UniqueName(t)
+	ns := tenant + "/ns"
+	defer c.run("", nil, "admin", "tenants", "delete", tenant, "--force")
+
+	if r := c.ok("", "admin", "tenants", "create", tenant); !strings.Contains(r.stdout, "created tenant "+tenant) {
+		t.Errorf("tenants create: %s", r)
+	}
+	c.expect(4, "409", nil, "admin", "tenants", "create", tenant)
+	if r := c.ok("", "admin", "tenants", "list", "-o", "json"); !strings.Contains(r.stdout, `"`+tenant+`"`) {
+		t.Errorf("tenants list: %s", r)
+	}
+	c.ok("", "admin", "tenants", "update", tenant, "--admin-roles", "ops")
+	if r := c.ok("", "admin", "tenants", "get", tenant); !strings.Contains(r.stdout, "ops") {
+		t.Errorf("tenants get: %s", r)
+	}
+	if r := c.ok("", "admin", "clusters", "list"); strings.TrimSpace(r.stdout) == "" {
+		t.Errorf("clusters list: %s", r)
+	}
+	c.ok("", "admin", "ns", "create", ns)
+	if r := c.ok("", "admin", "namespaces", "list", tenant); strings.TrimSpace(r.stdout) != ns {
+		t.Errorf("namespaces list: %s", r)
+	}
+	c.ok("", "admin", "ns", "set-retention", ns, "--time", "2h", "--size", "-1")
+	c.ok("", "admin", "ns", "set-ttl", ns, "1h")
+	c.ok("", "admin", "ns", "set-dedup", ns, "on")
+	c.ok("", "admin", "ns", "set-backlog-quota", ns, "--limit-size", "1048576", "--policy", "exception")
+	r := c.ok("", "admin", "ns", "policies", ns, "-o", "json")
+	var pol struct {
+		Retention     struct{ Time string }
+		MessageTTL    string
+		Deduplication bool
+		BacklogQuotas map[string]struct {
+			LimitSize int64
+			Policy    string
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &pol); err != nil || pol.Retention.Time != "2h0m0s" || pol.MessageTTL != "1h0m0s" ||
+		!pol.Deduplication || pol.BacklogQuotas["size"].LimitSize != 1048576 || pol.BacklogQuotas["size"].Policy != "producer_exception" {
+		t.Errorf("policies: %v %+v\n%s", err, pol, r)
+	}
+	if r := c.ok("", "admin", "ns", "policies", ns); !strings.Contains(r.stdout, "1.0 MiB, producer_exception") {
+		t.Errorf("policies as text: %s", r)
+	}
+	for _, what := range []string{"retention", "ttl", "dedup"} {
+		c.ok("", "admin", "ns", "remove-"+what, ns)
+	}
+	c.ok("", "admin", "ns", "remove-backlog-quota", ns)
+	if r := c.ok("", "admin", "ns", "ttl", ns); !strings.Contains(r.stdout, "(broker default)") {
+		t.Errorf("ttl after remove: %s", r)
+	}
+
+	parted := "persistent://" + ns + "/parted"
+	c.ok("", "admin", "topics", "create", parted, "-p", "3")
+	c.ok("", "admin", "topics", "update-partitions", parted, "4")
+	if r := c.ok("", "admin", "topics", "partitions", parted); r.stdout != "4\n" {
+		t.Errorf("partitions: %s", r)
+	}
+	topic := "persistent://" + ns + "/plain"
+	c.ok("", "admin", "topics", "create", topic)
+	r = c.ok("", "admin", "topics", "list", ns, "-o", "json")
+	var topics []struct {
+		Topic      string
+		Partitions int
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &topics); err != nil || len(topics) != 2 || topics[0].Topic != parted || topics[0].Partitions != 4 || topics[1].Topic != topic {
+		t.Errorf("topics list: %v %+v\n%s", err, topics, r)
+	}
+
+	c.ok("", "admin", "subs", "create", topic, "sub", "--at", "earliest")
+	c.ok("", "produce", topic, "-m", "m1", "-m", "m2", "-m", "m3", "-m", "m4", "-k", "k")
+	if r := c.ok("", "admin", "subs", "list", topic); r.stdout != "sub\n" {
+		t.Errorf("subs list: %s", r)
+	}
+	r = c.ok("", "admin", "topics", "peek", topic, "-s", "sub", "-n", "2")
+	if p := jsonLines(t, r.stdout); len(p) != 2 || p[0]["payload"] != "m1" || p[1]["payload"] != "m2" || p[0]["key"] != "k" {
+		t.Errorf("peek: %s", r)
+	}
+	r = c.ok("", "admin", "topics", "stats", topic)
+	if !strings.Contains(r.stdout, "SUBSCRIPTION") || !strings.Contains(r.stdout, "4 messages") {
+		t.Errorf("stats: %s", r)
+	}
+	r = c.ok("", "admin", "topics", "stats", topic, "--precise", "-o", "json")
+	var st struct {
+		MsgInCounter  int64
+		Subscriptions map[string]struct{ MsgBacklog int64 }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.MsgInCounter != 4 || st.Subscriptions["sub"].MsgBacklog != 4 {
+		t.Errorf("stats -o json: %v %+v", err, st)
+	}
+	c.ok("", "admin", "topics", "stats", parted, "--per-partition")
+	c.ok("", "admin", "topics", "internal-stats", topic)
+	c.ok("", "admin", "subs", "skip", topic, "sub", "1")
+	if r := c.ok("", "admin", "subs", "peek", topic, "sub", "-o", "payload"); r.stdout != "m2\n" {
+		t.Errorf("peek after skip: %s", r)
+	}
+	c.ok("", "admin", "subs", "clear", topic, "sub")
+	// Back in time: the cursor goes to 10 minutes ago, everything is again in the backlog.
+	c.ok("", "admin", "subs", "reset", topic, "sub", "--time", "10m")
+	if r := c.ok("", "consume", topic, "-s", "sub", "-n", "4", "--ack=false", "-o", "payload"); r.stdout != "m1\nm2\nm3\nm4\n" {
+		t.Errorf("after reset --time: %s", r)
+	}
+	c.ok("", "admin", "subs", "expire", topic, "sub", "--older-than", "0s")
+	last := c.ok("", "admin", "topics", "last-id", topic, "-o", "json")
+	var lastID struct{ ID, Position string }
+	json.Unmarshal([]byte(last.stdout), &lastID)
+	if r := c.ok("", "admin", "topics", "get-message", topic, lastID.Position); !strings.Contains(r.stdout, `"payload":"m4"`) {
+		t.Errorf("get-message %s: %s", lastID.Position, r)
+	}
+	c.ok("", "admin", "subs", "reset", topic, "sub", "--id", lastID.ID)
+	c.ok("", "admin", "topics", "id-by-time", topic, "1h")
+	// read --start TIME and --end
+	if r := c.ok("", "read", topic, "--start", "1h", "--end", "-o", "payload"); r.stdout != "m1\nm2\nm3\nm4\n" {
+		t.Errorf("read --start 1h --end: %s", r)
+	}
+	c.ok("", "produce", parted, "-m", "a", "-m", "b", "-m", "c", "--routing", "round-robin")
+	if r := c.ok("", "read", parted, "--end", "-o", "payload"); len(strings.Fields(r.stdout)) != 3 {
+		t.Errorf("read --end on a partitioned topic: %s", r)
+	}
+	c.expect(2, "partitioned", nil, "read", parted, "--start", "1h")
+	if r := c.ok("", "admin", "topics", "terminate", topic); r.stdout != lastID.Position+"\n" {
+		t.Errorf("terminate: %s, want %s", r, lastID.Position)
+	}
+	c.expect(4, "terminated", nil, "produce", topic, "-m", "late")
+	// A terminated topic ends a reader at its end.
+	if r := c.ok("", "read", topic, "-o", "payload"); r.stdout != "m1\nm2\nm3\nm4\n" {
+		t.Errorf("read a terminated topic: %s", r)
+	}
+	c.ok("", "admin", "topics", "unload", parted)
+	c.ok("", "admin", "subs", "delete", topic, "sub")
+	c.expect(4, "404", nil, "admin", "subs", "delete", topic, "sub")
+	c.expect(4, "404", nil, "admin", "topics", "stats", "persistent://"+ns+"/nothing")
+	c.ok("", "admin", "topics", "delete", topic)
+	c.ok("", "admin", "topics", "delete", parted, "--force")
+	c.ok("", "admin", "ns", "delete", ns)
+	c.ok("", "admin", "tenants", "delete", tenant)
+	c.expect(3, "", []string{"STARGATE_URL=ws://127.0.0.1:1"}, "admin", "tenants", "list")
+}
+
+func TestCLIToken(t *testing.T) {
+	b := dockertest.Require(t, dockertest.Token)
+	c := buildCLI(t, b)
+	topic := dockertest.UniqueTopic(t)
+	c.expect(4, "401", nil, "produce", topic, "-m", "x")
+	c.expect(4, "401", nil, "admin", "topics", "list", "public/default")
+	c.expect(4, "401", nil, "produce", topic, "-m", "x", "--token", "not-a-jwt")
+	c.ok("", "produce", topic, "-m", "flag", "--token", b.Token())
+	if r := c.run("", []string{"STARGATE_TOKEN=" + b.Token()}, "produce", topic, "-m", "env"); r.code != 0 {
+		t.Errorf("STARGATE_TOKEN: %s", r)
+	}
+	file := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(file, []byte(b.Token()+"\n"), 0o600)
+	if r := c.run("", []string{"STARGATE_TOKEN_FILE=" + file}, "admin", "topics", "stats", topic); r.code != 0 {
+		t.Errorf("STARGATE_TOKEN_FILE: %s", r)
+	}
+	r := c.ok("", "read", topic, "--token-file", file, "--end", "-o", "payload")
+	if r.stdout != "flag\nenv\n" {
+		t.Errorf("read with --token-file: %s", r)
+	}
+	if strings.Contains(c.expect(4, "401", nil, "read", topic, "--token", "secret-looking-token").stderr, "secret-looking-token") {
+		t.Errorf("the token is in the error")
+	}
+}
+
+func TestCLITLS(t *testing.T) {
+	b := dockertest.Require(t, dockertest.TLS)
+	c := buildCLI(t, b)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, b.CAPEM, 0o600)
+	topic := dockertest.UniqueTopic(t)
+	c.expect(3, "certificate", nil, "--url", b.WSSURL, "produce", topic, "-m", "x")
+	c.ok("", "--url", b.WSSURL, "--tls-ca", ca, "produce", topic, "-m", "secure")
+	if r := c.run("", []string{"STARGATE_URL=" + b.WSSURL, "STARGATE_TLS_CA=" + ca, "STARGATE_ADMIN_URL=" + b.AdminTLSURL}, "admin", "topics", "stats", topic, "-o", "json"); r.code != 0 {
+		t.Errorf("admin over https: %s", r)
+	}
+	if r := c.run("", []string{"STARGATE_URL=" + b.WSSURL, "STARGATE_TLS_INSECURE=true"}, "read", topic, "-n", "1", "-o", "payload"); r.code != 0 || r.stdout != "secure\n" {
+		t.Errorf("--tls-insecure: %s", r)
+	}
 }

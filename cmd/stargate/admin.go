@@ -22,6 +22,9 @@ type adminCmd struct {
 	flags        string                  // usage lines of its own flags
 	setup        func(fs *flag.FlagSet)  // registers them
 	run          func(x *adminRun) error // x.args holds the arguments
+	// messages: the command prints messages, as JSON lines (the default)
+	// or raw payloads (-o payload), like read.
+	messages bool
 }
 
 func (c *adminCmd) name() string { return "admin " + c.area + " " + c.action }
@@ -32,7 +35,12 @@ func (c *adminCmd) usage() string {
 	if c.flags != "" {
 		b.WriteString("\nFlags:\n" + c.flags)
 	}
-	b.WriteString("  -o json                 print JSON instead of text\n\nConnection flags: see 'stargate help'.\n")
+	if c.messages {
+		b.WriteString("  -o FORMAT               json (default; one message a line, as read prints them) or payload\n")
+	} else {
+		b.WriteString("  -o json                 print JSON instead of text\n")
+	}
+	b.WriteString("\nConnection flags: see 'stargate help'.\n")
 	return b.String()
 }
 
@@ -148,6 +156,9 @@ func runAdmin(a *app, ctx context.Context, args []string) error {
 		return err
 	}
 	out, err := a.output(c.name(), "text", "text", "json")
+	if c.messages {
+		out, err = a.output(c.name(), "json", "json", "payload")
+	}
 	if err != nil {
 		return err
 	}
@@ -160,18 +171,19 @@ func runAdmin(a *app, ctx context.Context, args []string) error {
 		return err
 	}
 	defer client.CloseIdleConnections()
-	x := &adminRun{ctx: ctx, c: client, a: a, json: out == "json", args: pos, cmd: c}
+	x := &adminRun{ctx: ctx, c: client, a: a, json: out == "json", format: out, args: pos, cmd: c}
 	return x.classify(c.run(x))
 }
 
 // adminRun is one run of an admin command.
 type adminRun struct {
-	ctx  context.Context
-	c    *admin.Client
-	a    *app
-	json bool
-	args []string
-	cmd  *adminCmd
+	ctx    context.Context
+	c      *admin.Client
+	a      *app
+	json   bool
+	format string // -o: text, json or payload
+	args   []string
+	cmd    *adminCmd
 }
 
 // classify marks errors that are neither the server's refusal nor bad

@@ -130,7 +130,7 @@ func topicCommands() []*adminCmd {
 					return x.usageErr("-s SUBSCRIPTION is required")
 				}
 				return peek(x, x.args[0], peekSub, peekN, forceBase64)
-			}},
+			}, messages: true},
 		{area: "topics", action: "get-message", args: []string{"TOPIC", "ID"}, brief: "Print the message with ID (wire form or ledger:entry[:partition[:batch]]).",
 			flags: "  --base64                print the payload as \"payloadBase64\"\n",
 			setup: func(fs *flag.FlagSet) { fs.BoolVar(&forceBase64, "base64", false, "") },
@@ -143,8 +143,8 @@ func topicCommands() []*adminCmd {
 				if err != nil {
 					return err
 				}
-				return newMsgWriter(x.a.stdout, "json", forceBase64).write(m)
-			}},
+				return newMsgWriter(x.a.stdout, x.format, forceBase64).write(m)
+			}, messages: true},
 	}
 }
 
@@ -251,7 +251,7 @@ func subCommands() []*adminCmd {
 				fs.IntVar(&peekN, "count", 1, "")
 				fs.BoolVar(&forceBase64, "base64", false, "")
 			},
-			run: func(x *adminRun) error { return peek(x, x.args[0], x.args[1], peekN, forceBase64) }},
+			run: func(x *adminRun) error { return peek(x, x.args[0], x.args[1], peekN, forceBase64) }, messages: true},
 	}
 }
 
@@ -274,7 +274,7 @@ func peek(x *adminRun, topic, sub string, n int, forceBase64 bool) error {
 	if err != nil {
 		return err
 	}
-	w := newMsgWriter(x.a.stdout, "json", forceBase64)
+	w := newMsgWriter(x.a.stdout, x.format, forceBase64)
 	for _, m := range msgs {
 		if err := w.write(m); err != nil {
 			return err
