@@ -122,7 +122,11 @@ func (a *app) report(err error) int {
 		fmt.Fprintln(a.stderr, "stargate: interrupted")
 		return code
 	}
-	fmt.Fprintf(a.stderr, "stargate: %v\n", err)
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "stargate: ") { // the library's errors have it already
+		msg = "stargate: " + msg
+	}
+	fmt.Fprintln(a.stderr, msg)
 	var ue *usageError
 	if errors.As(err, &ue) && ue.hint != "" {
 		fmt.Fprintf(a.stderr, "Run '%s -h' for usage.\n", ue.hint)

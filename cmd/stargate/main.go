@@ -53,6 +53,8 @@
 //	2    usage error: unknown command or flag, bad flag value, missing argument, unreadable TLS or token file
 //	3    connection error: the server could not be reached, TLS failed, a send timed out
 //	4    the server refused: an HTTP status (unauthorized, not found, conflict, …), a send error, a terminated topic
+//	     (consume retries a busy subscription, 409, for 3s first: the broker releases a closed
+//	     Exclusive consumer asynchronously, so a consume right after another one may meet it)
 //	130  interrupted before the command was done (input left unsent, fewer than -n messages)
 package main
 

@@ -327,3 +327,28 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
+
+func TestMeter(t *testing.T) {
+	var live, quiet bytes.Buffer
+	a := &app{stderr: &live, stderrTTY: true}
+	m := a.newMeter("consumed")
+	for range 1500 {
+		m.add(10)
+	}
+	time.Sleep(progressEvery + 200*time.Millisecond)
+	m.finish("; 1 failed")
+	m.finish("") // once
+	out := live.String()
+	if !strings.Contains(out, "\r\033[Kconsumed 1,500 messages, 14.6 KiB, ") || !strings.Contains(out, "consumed 1,500 messages (14.6 KiB) in ") ||
+		!strings.HasSuffix(out, "; 1 failed\n") || strings.Count(out, "in ") != 1 {
+		t.Errorf("live meter: %q", out)
+	}
+	// Not a terminal: only the summary; -q: nothing.
+	a = &app{stderr: &quiet}
+	a.newMeter("read").finish("")
+	a.conn.quiet = true
+	a.newMeter("read").finish("")
+	if got := quiet.String(); !strings.HasPrefix(got, "read 0 messages (0 B) in ") || strings.Count(got, "\n") != 1 || strings.Contains(got, "\r") {
+		t.Errorf("summary: %q", got)
+	}
+}

@@ -215,15 +215,37 @@ func runConsume(a *app, ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	dctx, cancel := a.dialCtx(ctx)
-	c, err := client.NewConsumer(dctx, args[0], sub, opts)
-	cancel()
+	c, err := a.subscribe(ctx, client, args[0], sub, opts)
 	if err != nil {
 		return a.dialError(ctx, err)
 	}
 	defer c.Close() // after the acks: Close writes what is queued, then closes
 	rc := &receiving{a: a, f: &rf, mw: newMsgWriter(a.stdout, format, rf.forceBase64), meter: a.newMeter("consumed"), ack: ack}
 	return rc.run(ctx, c.Messages)
+}
+
+// busyRetry is how long consume retries a subscription refused with 409:
+// the broker lets go of a closed Exclusive or Failover consumer
+// asynchronously, so a consume run right after another one on the same
+// subscription is refused for a moment.
+const busyRetry = 3 * time.Second
+
+// subscribe creates the consumer, retrying a 409 for up to busyRetry.
+func (a *app) subscribe(ctx context.Context, client *stargate.Client, topic, sub string, opts *stargate.ConsumerOptions) (*stargate.Consumer, error) {
+	give := time.Now().Add(busyRetry)
+	for {
+		dctx, cancel := a.dialCtx(ctx)
+		c, err := client.NewConsumer(dctx, topic, sub, opts)
+		cancel()
+		if err == nil || !errors.Is(err, stargate.ErrBusy) || time.Now().After(give) {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // window is the pull window for -n count: no more than wanted, at most 1000.
