@@ -81,6 +81,8 @@ func TestPathEscaping(t *testing.T) {
 		{func() error { return c.ClearBacklog(ctx, "t/ns/x", "s/ %é") }, "/admin/v2/persistent/t/ns/x/subscription/s%252F%2520%2525%25C3%25A9/skip_all"},
 		{func() error { return c.CreateNamespace(ctx, "my-tenant/ns.1=:_") }, "/admin/v2/namespaces/my-tenant/ns.1=:_"},
 		{func() error { return c.SkipMessages(ctx, "t/ns/x", "s", 3) }, "/admin/v2/persistent/t/ns/x/subscription/s/skip/3"},
+		{func() error { return c.RevokeTopicPermission(ctx, "t/ns/x y", "r+1 é") }, "/admin/v2/persistent/t/ns/x%20y/permissions/r%2B1%20%C3%A9"},
+		{func() error { _, err := c.LookupTopic(ctx, "t/ns/a+b"); return err }, "/lookup/v2/topic/persistent/t/ns/a%2Bb"},
 	}
 	for i, tc := range cases {
 		if err := tc.call(); err != nil {
@@ -163,6 +165,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 		"negative skip":         func() error { return c.SkipMessages(ctx, "t/ns/x", "s", -1) },
 		"zero skip":             func() error { return c.SkipMessages(ctx, "t/ns/x", "s", 0) },
 		"negative expire":       func() error { return c.ExpireMessages(ctx, "t/ns/x", "s", -time.Second) },
+		"zero expire":           func() error { return c.ExpireMessages(ctx, "t/ns/x", "s", 0) },
 		"fractional expire":     func() error { return c.ExpireMessages(ctx, "t/ns/x", "s", 1500*time.Millisecond) },
 		"zero reset time":       func() error { return c.ResetCursorToTime(ctx, "t/ns/x", "s", time.Time{}) },
 		"zero reset id":         func() error { return c.ResetCursor(ctx, "t/ns/x", "s", stargate.MessageID{}) },
@@ -192,6 +195,14 @@ func TestBadInputSendsNothing(t *testing.T) {
 		"stats bad topic":        func() error { _, err := c.TopicStats(ctx, "a//b", nil); return err },
 		"internal bad topic":     func() error { _, err := c.InternalStats(ctx, "-partition-1"); return err },
 		"terminate bad topic":    func() error { _, err := c.TerminateTopic(ctx, "x "); return err },
+		"grant no actions":       func() error { return c.GrantTopicPermission(ctx, "t/ns/x", "r") },
+		"grant bad action":       func() error { return c.GrantNamespacePermission(ctx, "a/b", "r", "fly") },
+		"grant empty role":       func() error { return c.GrantTopicPermission(ctx, "t/ns/x", "", admin.ActionConsume) },
+		"revoke NUL role":        func() error { return c.RevokeNamespacePermission(ctx, "a/b", "r\x00") },
+		"replication none":       func() error { return c.SetReplicationClusters(ctx, "a/b", nil) },
+		"lookup bad topic":       func() error { _, err := c.LookupTopic(ctx, "a/b"); return err },
+		"bundle bad topic":       func() error { _, err := c.TopicBundle(ctx, ""); return err },
+		"unload bad namespace":   func() error { return c.UnloadNamespace(ctx, "a") },
 		"subscriptions bad name": func() error { _, err := c.Subscriptions(ctx, "a/b/c/d"); return err },
 	}
 	for name, call := range calls {

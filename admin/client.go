@@ -31,8 +31,10 @@ type Client struct {
 type Options struct {
 	// Token is a static JWT sent as "Authorization: Bearer <token>".
 	Token string
-	// TokenProvider, if set, is asked for a token before every request, so
-	// that refreshed tokens are picked up. It takes precedence over Token.
+	// TokenProvider, if set, is asked for a token at the start of every
+	// call (redirects and failover of that call reuse it), so that
+	// refreshed tokens are picked up. It takes precedence over Token. Its
+	// error fails the call with a *stargate.TokenError.
 	TokenProvider func(ctx context.Context) (string, error)
 
 	// RootCAs are the certificate authorities trusted for https:// URLs;

@@ -117,6 +117,9 @@ type transportError struct {
 }
 
 func (e *transportError) Error() string {
+	if e.name == "" {
+		return "admin: " + e.op + ": " + e.err.Error()
+	}
 	return "admin: " + e.op + " " + e.name + ": " + e.err.Error()
 }
 

@@ -19,14 +19,34 @@
 // for the broker (which decodes topic names once and subscription names
 // twice), so every name the broker can hold reaches it as written.
 //
+// # Policies
+//
+// Retention, message TTL, deduplication and backlog quotas can be set on
+// a namespace ([Client.SetRetention], …) or on one topic
+// ([Client.SetTopicRetention], …), which overrides its namespace. Getters
+// return set=false when there is no policy of that level's own. Topic
+// policies take effect asynchronously.
+//
+// # Messages
+//
+// [Client.PeekMessages] and [Client.GetMessage] return stored messages as
+// stargate.Message values, batches split into their messages. The broker
+// sends a non-batched message's key and properties in HTTP headers encoded
+// in ISO-8859-1: characters beyond it do not survive (inside a batch
+// they do).
+//
 // # Errors
 //
 // Bad input is refused before anything is sent with a *stargate.ArgError,
 // which matches stargate.ErrInvalidArgument. A refusal of the server is an
 // [*Error] with the HTTP status, the server's reason and the operation; it
 // matches [ErrNotFound], [ErrConflict], [ErrUnauthorized] and the other
-// sentinels of its status. Any other error means the server was not
-// reached or did not answer; it keeps ctx.Err() matchable.
+// sentinels of its status. A few misses are found by the client itself
+// and match ErrNotFound without being an *Error: peeking an unknown
+// subscription, a batch index beyond its batch. A failing
+// Options.TokenProvider gives a *stargate.TokenError. Any other error
+// means the server was not reached or did not answer; it keeps ctx.Err()
+// matchable.
 //
 // # Connections
 //

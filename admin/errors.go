@@ -111,7 +111,7 @@ func reason(status string, body []byte) string {
 		Reason string `json:"reason"`
 	}
 	if json.Unmarshal(body, &r) == nil && r.Reason != "" {
-		return r.Reason
+		return serverMessage(r.Reason)
 	}
 	s := strings.TrimSpace(string(body))
 	if s == "" || strings.HasPrefix(s, "<") {
@@ -123,6 +123,17 @@ func reason(status string, body []byte) string {
 		s = s[:297] + "..."
 	}
 	return s
+}
+
+// serverMessage shortens the reason of an unexpected server failure, which
+// Pulsar gives as a banner, "Message: <text>" and a stack trace, to the
+// text.
+func serverMessage(r string) string {
+	if _, msg, ok := strings.Cut(r, "\nMessage: "); ok && strings.Contains(r, "unexpected error occurred") {
+		msg, _, _ = strings.Cut(msg, "\n")
+		return strings.TrimSpace(msg)
+	}
+	return strings.TrimSpace(r)
 }
 
 // argErr returns the *stargate.ArgError for bad input, which matches

@@ -37,8 +37,9 @@ func (c *Client) Subscriptions(ctx context.Context, topic string) ([]string, err
 // CreateSubscription creates a durable subscription whose cursor starts at
 // at: stargate.Earliest (every stored message is in its backlog),
 // stargate.Latest (only messages published from now on), or a message ID
-// (that message and the ones after it). On a partitioned topic every
-// partition gets the subscription. An existing subscription is an error
+// (that message and the ones after it; for a message inside a batch, the
+// whole batch: Pulsar 4.0.8 positions cursors on entries). On a
+// partitioned topic every partition gets the subscription. An existing subscription is an error
 // matching ErrConflict.
 func (c *Client) CreateSubscription(ctx context.Context, topic, sub string, at stargate.MessageID) error {
 	body, err := positionBody(at)
@@ -92,7 +93,8 @@ func (c *Client) ResetCursorToTime(ctx context.Context, topic, sub string, t tim
 
 // ResetCursor moves a subscription's cursor to the message id (delivered
 // again, with the ones after it), or to stargate.Earliest or
-// stargate.Latest. The broker disconnects the subscription's consumers,
+// stargate.Latest. For a message inside a batch, the whole batch is
+// delivered again (Pulsar 4.0.8 resets to the batch's entry). The broker disconnects the subscription's consumers,
 // which reconnect at the new position. On a partitioned topic, an id with
 // a partition moves only that partition's cursor.
 func (c *Client) ResetCursor(ctx context.Context, topic, sub string, id stargate.MessageID) error {
@@ -120,11 +122,13 @@ func (c *Client) ClearBacklog(ctx context.Context, topic, sub string) error {
 }
 
 // ExpireMessages acknowledges the messages of a subscription's backlog
-// published more than olderThan ago, a whole number of seconds (zero
-// expires them all).
+// published more than olderThan ago, a whole number of seconds, at least
+// one: Pulsar 4.0.8 accepts 0 and expires nothing (ClearBacklog
+// acknowledges everything). The broker expires asynchronously; the
+// backlog shrinks shortly after the call returns.
 func (c *Client) ExpireMessages(ctx context.Context, topic, sub string, olderThan time.Duration) error {
-	if olderThan < 0 || olderThan%time.Second != 0 || olderThan/time.Second > math.MaxInt32 {
-		return argErr("age", olderThan.String(), "must be a whole, non-negative number of seconds below 2^31")
+	if olderThan < time.Second || olderThan%time.Second != 0 || olderThan/time.Second > math.MaxInt32 {
+		return argErr("age", olderThan.String(), "must be a whole number of seconds, from 1s to 2^31-1s")
 	}
 	return c.subCall(ctx, "ExpireMessages", topic, sub, http.MethodPost, "/expireMessages/"+strconv.FormatInt(int64(olderThan/time.Second), 10), nil)
 }

@@ -138,12 +138,22 @@ func (j messageIDJSON) id() stargate.MessageID {
 	return id
 }
 
+// idCall runs a call answered with a message ID; the ID's partition is
+// the topic's when it names a partition and the broker does not say.
 func (c *Client) idCall(ctx context.Context, op, topic, method, suffix string) (stargate.MessageID, error) {
-	var out messageIDJSON
-	if err := c.topicCall(ctx, op, topic, method, suffix, nil, nil, &out); err != nil {
+	t, err := parseTopic(topic)
+	if err != nil {
 		return stargate.MessageID{}, err
 	}
-	return out.id(), nil
+	var out messageIDJSON
+	if err := c.do(ctx, request{Op: op, Name: t.String(), Method: method, Path: t.path + suffix}, &out); err != nil {
+		return stargate.MessageID{}, err
+	}
+	id := out.id()
+	if id.Partition < 0 {
+		id.Partition = t.partition()
+	}
+	return id, nil
 }
 
 // TerminateTopic terminates a non-partitioned topic (or one partition):

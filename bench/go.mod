@@ -9,7 +9,7 @@ replace github.com/stargate-go/stargate/dockertest => ../dockertest
 require (
 	github.com/apache/pulsar-client-go v0.19.0
 	github.com/lxzan/gws v1.9.1
-	github.com/stargate-go/stargate v0.0.0-00010101000000-000000000000
+	github.com/stargate-go/stargate v0.0.0
 	github.com/stargate-go/stargate/dockertest v0.0.0-00010101000000-000000000000
 )
 

@@ -12,28 +12,12 @@ import (
 // the topic's producers and consumers, which the clients inside the
 // WebSocket service re-attach transparently (the WebSocket sessions stay
 // open). For a partitioned topic every partition is unloaded.
-func (a *Admin) Unload(ctx context.Context, topic string) error {
-	p, err := topicPath(topic)
-	if err != nil {
-		return err
-	}
-	return a.do(ctx, http.MethodPut, "/admin/v2/"+p+"/unload", nil, nil)
-}
+func (a *Admin) Unload(ctx context.Context, topic string) error { return a.c.UnloadTopic(ctx, topic) }
 
 // Partitions returns the partition count of a partitioned topic, 0 for a
 // non-partitioned one (or one that does not exist).
 func (a *Admin) Partitions(ctx context.Context, topic string) (int, error) {
-	p, err := topicPath(topic)
-	if err != nil {
-		return 0, err
-	}
-	var out struct {
-		Partitions int `json:"partitions"`
-	}
-	if err := a.do(ctx, http.MethodGet, "/admin/v2/"+p+"/partitions", nil, &out); err != nil {
-		return 0, err
-	}
-	return out.Partitions, nil
+	return a.c.Partitions(ctx, topic)
 }
 
 // SubscriptionBacklog returns the precise backlog (messages not yet
@@ -69,20 +53,19 @@ func (a *Admin) SubscriptionBacklog(ctx context.Context, topic, subscription str
 
 // Position is a stored message's place in a topic (or one partition).
 type Position struct {
-	LedgerID   int64 `json:"ledgerId"`
-	EntryID    int64 `json:"entryId"`
-	Partition  int32 `json:"partitionIndex"`
-	BatchIndex int32 `json:"batchIndex"`
+	LedgerID   int64
+	EntryID    int64
+	Partition  int32
+	BatchIndex int32
 }
 
 // LastMessagePosition returns the position of the last message stored in a
 // non-partitioned topic or in one partition ("<topic>-partition-<i>"). An
 // empty topic answers entry -1.
 func (a *Admin) LastMessagePosition(ctx context.Context, topic string) (Position, error) {
-	p, err := topicPath(topic)
+	id, err := a.c.LastMessageID(ctx, topic)
 	if err != nil {
 		return Position{}, err
 	}
-	out := Position{BatchIndex: -1}
-	return out, a.do(ctx, http.MethodGet, "/admin/v2/"+p+"/lastMessageId", nil, &out)
+	return Position{LedgerID: id.LedgerID, EntryID: id.EntryID, Partition: id.Partition, BatchIndex: id.BatchIndex}, nil
 }

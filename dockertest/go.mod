@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/lxzan/gws v1.9.1
 	github.com/ory/dockertest/v3 v3.12.0
+	github.com/stargate-go/stargate v0.0.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -35,6 +36,10 @@ require (
 	github.com/xeipuuv/gojsonpointer v0.0.0-20190905194746-02993c407bfb // indirect
 	github.com/xeipuuv/gojsonreference v0.0.0-20180127040603-bd5ef7bd5415 // indirect
 	github.com/xeipuuv/gojsonschema v1.2.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.28.0 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 )
+
+// The admin client is the root module's package admin.
+replace github.com/stargate-go/stargate => ../

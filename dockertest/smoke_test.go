@@ -358,8 +358,8 @@ func TestAdminTopicLifecycle(t *testing.T) {
 		return nil
 	})
 	last, err := a.TerminateTopic(ctx, topic)
-	if err != nil || len(last) == 0 {
-		t.Fatalf("terminate: %s, %v", last, err)
+	if err != nil || last.EntryID < 0 {
+		t.Fatalf("terminate: %#v, %v", last, err)
 	}
 	if err := a.DeleteTopic(ctx, topic); err != nil {
 		t.Fatal(err)
