@@ -449,8 +449,19 @@ func TestCLIAdmin(t *testing.T) {
 		c.ok("", "admin", "ns", "remove-"+what, ns)
 	}
 	c.ok("", "admin", "ns", "remove-backlog-quota", ns)
-	if r := c.ok("", "admin", "ns", "ttl", ns); !strings.Contains(r.stdout, "(broker default)") {
+	if r := c.ok("", "admin", "ns", "ttl", ns); !strings.Contains(r.stdout, "(default)") {
 		t.Errorf("ttl after remove: %s", r)
+	}
+
+	c.ok("", "admin", "ns", "grant", ns, "app", "--actions", "produce,consume")
+	if r := c.ok("", "admin", "ns", "permissions", ns); !strings.Contains(r.stdout, "app   produce, consume") {
+		t.Errorf("ns permissions: %s", r)
+	}
+	c.ok("", "admin", "ns", "revoke", ns, "app")
+	clusters := strings.TrimSpace(c.ok("", "admin", "clusters", "list").stdout)
+	c.ok("", "admin", "ns", "set-replication-clusters", ns, clusters)
+	if r := c.ok("", "admin", "ns", "replication-clusters", ns); strings.TrimSpace(r.stdout) != clusters {
+		t.Errorf("replication clusters: %s", r)
 	}
 
 	parted := "persistent://" + ns + "/parted"
@@ -492,6 +503,34 @@ func TestCLIAdmin(t *testing.T) {
 		t.Errorf("stats -o json: %v %+v", err, st)
 	}
 	c.ok("", "admin", "topics", "stats", parted, "--per-partition")
+	// topic-level policies and permissions, the broker's other topic calls
+	c.ok("", "admin", "topics", "set-retention", topic, "--time", "-1", "--size", "-1")
+	c.ok("", "admin", "topics", "set-ttl", topic, "90s")
+	c.ok("", "admin", "topics", "set-dedup", topic, "off")
+	c.ok("", "admin", "topics", "set-backlog-quota", topic, "--type", "age", "--limit-time", "1h", "--policy", "eviction")
+	r = c.ok("", "admin", "topics", "policies", topic)
+	for _, want := range []string{"time no limit, size no limit", "1m30s", "off", "backlog quota (age)  1h0m0s, consumer_backlog_eviction"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("topic policies: no %q in\n%s", want, r.stdout)
+		}
+	}
+	c.ok("", "admin", "topics", "remove-retention", topic)
+	c.ok("", "admin", "topics", "remove-ttl", topic)
+	c.ok("", "admin", "topics", "remove-dedup", topic)
+	c.ok("", "admin", "topics", "remove-backlog-quota", topic, "--type", "age")
+	c.ok("", "admin", "topics", "grant", topic, "app")
+	if r := c.ok("", "admin", "topics", "permissions", topic, "-o", "json"); !strings.Contains(r.stdout, `"app": [`) {
+		t.Errorf("topic permissions: %s", r)
+	}
+	c.ok("", "admin", "topics", "revoke", topic, "app")
+	if r := c.ok("", "admin", "topics", "lookup", topic, "-o", "json"); !strings.Contains(r.stdout, `"httpUrl": "http://`) {
+		t.Errorf("lookup: %s", r)
+	}
+	if r := c.ok("", "admin", "topics", "bundle", topic); !strings.HasPrefix(r.stdout, "0x") {
+		t.Errorf("bundle: %s", r)
+	}
+	c.ok("", "admin", "topics", "create-missed-partitions", parted)
+
 	c.ok("", "admin", "topics", "internal-stats", topic)
 	c.ok("", "admin", "subs", "skip", topic, "sub", "1")
 	if r := c.ok("", "admin", "subs", "peek", topic, "sub", "-o", "payload"); r.stdout != "m2\n" {
@@ -503,7 +542,8 @@ func TestCLIAdmin(t *testing.T) {
 	if r := c.ok("", "consume", topic, "-s", "sub", "-n", "4", "--ack=false", "-o", "payload"); r.stdout != "m1\nm2\nm3\nm4\n" {
 		t.Errorf("after reset --time: %s", r)
 	}
-	c.ok("", "admin", "subs", "expire", topic, "sub", "--older-than", "0s")
+	c.ok("", "admin", "subs", "expire", topic, "sub", "--older-than", "1h")
+	c.expect(2, "whole number of seconds", nil, "admin", "subs", "expire", topic, "sub", "--older-than", "1500ms")
 	last := c.ok("", "admin", "topics", "last-id", topic, "-o", "json")
 	var lastID struct{ ID, Position string }
 	json.Unmarshal([]byte(last.stdout), &lastID)
@@ -529,7 +569,18 @@ func TestCLIAdmin(t *testing.T) {
 	if r := c.ok("", "read", topic, "-o", "payload"); r.stdout != "m1\nm2\nm3\nm4\n" {
 		t.Errorf("read a terminated topic: %s", r)
 	}
+	// Last, as they change what is stored: without retention, a cleared
+	// backlog may be trimmed.
+	c.ok("", "admin", "ns", "clear-backlog", ns)
+	c.ok("", "admin", "ns", "unload", ns)
+	c.ok("", "admin", "topics", "compact", topic)
+	c.ok("", "admin", "topics", "compaction-status", topic)
 	c.ok("", "admin", "topics", "unload", parted)
+	r = c.ok("", "admin", "topics", "terminate", parted, "-o", "json")
+	var ends []struct{ Topic, Position string }
+	if err := json.Unmarshal([]byte(r.stdout), &ends); err != nil || len(ends) != 4 {
+		t.Errorf("terminate a partitioned topic: %v %s", err, r)
+	}
 	c.ok("", "admin", "subs", "delete", topic, "sub")
 	c.expect(4, "404", nil, "admin", "subs", "delete", topic, "sub")
 	c.expect(4, "404", nil, "admin", "topics", "stats", "persistent://"+ns+"/nothing")

@@ -47,9 +47,9 @@ func (c *adminCmd) usage() string {
 // adminAreas lists the areas in usage order, with their aliases.
 var adminAreas = []struct{ name, alias, brief string }{
 	{"tenants", "tenant", "list, get, create, update, delete tenants"},
-	{"namespaces", "ns", "list, create, delete namespaces; retention, TTL, backlog quotas, deduplication"},
+	{"namespaces", "ns", "list, create, delete, unload namespaces; policies, permissions, replication"},
 	{"clusters", "cluster", "list clusters"},
-	{"topics", "topic", "list, create, delete, unload, terminate topics; stats, message IDs, peek"},
+	{"topics", "topic", "list, create, delete, unload, terminate, compact topics; stats, IDs, peek, policies, permissions"},
 	{"subs", "subscriptions", "list, create, delete subscriptions; reset, skip, clear, expire"},
 }
 

@@ -2,11 +2,8 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"io"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/stargate-go/stargate/admin"
 )
@@ -89,50 +86,10 @@ func clusterCommands() []*adminCmd {
 	}}}
 }
 
-// policies are a namespace's policies as shown by namespaces policies.
-type policies struct {
-	Retention     *retentionOut           `json:"retention"` // null: the broker's default
-	MessageTTL    *string                 `json:"messageTTL"`
-	Deduplication *bool                   `json:"deduplication"`
-	BacklogQuotas map[string]backlogQuota `json:"backlogQuotas"`
-}
-
-type retentionOut struct {
-	Time   string `json:"time"`   // a Go duration; "-1" for no limit
-	SizeMB int64  `json:"sizeMB"` // -1 for no limit
-}
-
-type backlogQuota struct {
-	LimitSize int64  `json:"limitSize,omitempty"`
-	LimitTime string `json:"limitTime,omitempty"`
-	Policy    string `json:"policy"`
-}
-
-var quotaTypes = map[string]admin.BacklogQuotaType{"size": admin.BacklogSize, "age": admin.BacklogAge}
-
-var quotaPolicies = map[string]admin.BacklogPolicy{
-	"hold": admin.ProducerRequestHold, "exception": admin.ProducerException, "eviction": admin.ConsumerBacklogEviction,
-}
-
 func namespaceCommands() []*adminCmd {
 	var force bool
 	forceUsage, forceSetup := deleteFlag(&force)
-	var retTime string
-	var retSize int64
-	quotaType := newChoice("size", "size", "age")
-	quotaPolicy := newChoice("hold", "hold", "exception", "eviction")
-	var limitSize int64
-	var limitTime string
 	ns := []string{"NAMESPACE"}
-	get := func(action, brief string, show func(x *adminRun, p *policies) error) *adminCmd {
-		return &adminCmd{area: "namespaces", action: action, args: ns, brief: brief, run: func(x *adminRun) error {
-			p, err := namespacePolicies(x, action)
-			if err != nil {
-				return err
-			}
-			return show(x, p)
-		}}
-	}
 	change := func(action, brief string, call func(x *adminRun, ns string) error, did string) *adminCmd {
 		return &adminCmd{area: "namespaces", action: action, args: ns, brief: brief, run: func(x *adminRun) error {
 			if err := call(x, x.args[0]); err != nil {
@@ -156,226 +113,25 @@ func namespaceCommands() []*adminCmd {
 			}
 			return x.done("deleted namespace %s", x.args[0])
 		}},
-		get("policies", "Show retention, message TTL, deduplication and backlog quotas.", func(x *adminRun, p *policies) error {
-			return x.print(p, func(w io.Writer) { p.text(w, "") })
-		}),
-		get("retention", "Show the retention policy.", func(x *adminRun, p *policies) error {
-			return x.print(p.Retention, func(w io.Writer) { p.text(w, "retention") })
-		}),
-		get("ttl", "Show the message time to live.", func(x *adminRun, p *policies) error {
-			return x.print(p.MessageTTL, func(w io.Writer) { p.text(w, "messageTTL") })
-		}),
-		get("dedup", "Show whether messages are deduplicated.", func(x *adminRun, p *policies) error {
-			return x.print(p.Deduplication, func(w io.Writer) { p.text(w, "deduplication") })
-		}),
-		get("backlog-quotas", "Show the backlog quotas.", func(x *adminRun, p *policies) error {
-			return x.print(p.BacklogQuotas, func(w io.Writer) { p.text(w, "backlogQuotas") })
-		}),
-		{area: "namespaces", action: "set-retention", args: ns, brief: "Set how long and how much of acknowledged messages is kept.",
-			flags: "  --time D                how long (whole minutes; -1 no limit; default 0)\n" +
-				"  --size MB               how many megabytes per topic (-1 no limit; default 0)\n",
-			setup: func(fs *flag.FlagSet) {
-				fs.StringVar(&retTime, "time", "0", "")
-				fs.Int64Var(&retSize, "size", 0, "")
-			},
-			run: func(x *adminRun) error {
-				d, err := parseLimit(retTime)
-				if err != nil {
-					return x.usageErr("--time %v", err)
-				}
-				if err := x.c.SetRetention(x.ctx, x.args[0], admin.Retention{Time: d, SizeMB: retSize}); err != nil {
-					return err
-				}
-				return x.done("set the retention of %s", x.args[0])
-			}},
-		change("remove-retention", "Remove the namespace's retention policy (the broker's default applies).", func(x *adminRun, ns string) error { return x.c.RemoveRetention(x.ctx, ns) }, "removed the retention policy of %s"),
-		{area: "namespaces", action: "set-ttl", args: []string{"NAMESPACE", "TTL"}, brief: "Set the message time to live (a duration, whole seconds; 0 never expires).", run: func(x *adminRun) error {
-			d, err := time.ParseDuration(x.args[1])
+		change("unload", "Unload every topic of a namespace from its broker (clients reconnect).", func(x *adminRun, ns string) error { return x.c.UnloadNamespace(x.ctx, ns) }, "unloaded namespace %s"),
+		change("clear-backlog", "Acknowledge the backlog of every subscription of every topic of a namespace.", func(x *adminRun, ns string) error { return x.c.ClearNamespaceBacklog(x.ctx, ns) }, "cleared the backlogs of namespace %s"),
+		{area: "namespaces", action: "replication-clusters", args: ns, brief: "List the clusters a namespace is replicated to.", run: func(x *adminRun) error {
+			l, err := x.c.ReplicationClusters(x.ctx, x.args[0])
 			if err != nil {
-				return x.usageErr("TTL %q: want a duration such as 1h", x.args[1])
-			}
-			if err := x.c.SetMessageTTL(x.ctx, x.args[0], d); err != nil {
 				return err
 			}
-			return x.done("set the message TTL of %s to %s", x.args[0], d)
+			return x.list(l)
 		}},
-		change("remove-ttl", "Remove the namespace's message time to live.", func(x *adminRun, ns string) error { return x.c.RemoveMessageTTL(x.ctx, ns) }, "removed the message TTL of %s"),
-		{area: "namespaces", action: "set-dedup", args: []string{"NAMESPACE", "on|off"}, brief: "Turn message deduplication on or off.", run: func(x *adminRun) error {
-			on, err := parseOnOff(x.args[1])
-			if err != nil {
-				return x.usageErr("%v", err)
+		{area: "namespaces", action: "set-replication-clusters", args: []string{"NAMESPACE", "C1,C2"}, brief: "Set the clusters a namespace is replicated to.", run: func(x *adminRun) error {
+			cl := splitList(x.args[1])
+			if len(cl) == 0 {
+				return x.usageErr("no cluster in %q", x.args[1])
 			}
-			if err := x.c.SetDeduplication(x.ctx, x.args[0], on); err != nil {
+			if err := x.c.SetReplicationClusters(x.ctx, x.args[0], cl); err != nil {
 				return err
 			}
-			return x.done("set deduplication of %s %s", x.args[0], x.args[1])
+			return x.done("namespace %s is replicated to %s", x.args[0], strings.Join(cl, ", "))
 		}},
-		change("remove-dedup", "Remove the namespace's deduplication setting.", func(x *adminRun, ns string) error { return x.c.RemoveDeduplication(x.ctx, ns) }, "removed the deduplication setting of %s"),
-		{area: "namespaces", action: "set-backlog-quota", args: ns, brief: "Set a backlog quota.",
-			flags: "  --type T                size (default) or age\n" +
-				"  --limit-size BYTES      backlog size limit, for --type size\n" +
-				"  --limit-time D          backlog age limit (whole seconds), for --type age\n" +
-				"  --policy P              hold (default), exception or eviction\n",
-			setup: func(fs *flag.FlagSet) {
-				fs.Var(quotaType, "type", "")
-				fs.Int64Var(&limitSize, "limit-size", -1, "")
-				fs.StringVar(&limitTime, "limit-time", "-1", "")
-				fs.Var(quotaPolicy, "policy", "")
-			},
-			run: func(x *adminRun) error {
-				d, err := parseLimit(limitTime)
-				if err != nil {
-					return x.usageErr("--limit-time %v", err)
-				}
-				q := admin.BacklogQuota{LimitSize: limitSize, LimitTime: d, Policy: quotaPolicies[quotaPolicy.val]}
-				if err := x.c.SetBacklogQuota(x.ctx, x.args[0], quotaTypes[quotaType.val], q); err != nil {
-					return err
-				}
-				return x.done("set the %s backlog quota of %s", quotaType.val, x.args[0])
-			}},
-		{area: "namespaces", action: "remove-backlog-quota", args: ns, brief: "Remove a backlog quota.",
-			flags: "  --type T                size (default) or age\n",
-			setup: func(fs *flag.FlagSet) { fs.Var(quotaType, "type", "") },
-			run: func(x *adminRun) error {
-				if err := x.c.RemoveBacklogQuota(x.ctx, x.args[0], quotaTypes[quotaType.val]); err != nil {
-					return err
-				}
-				return x.done("removed the %s backlog quota of %s", quotaType.val, x.args[0])
-			}},
 	}
-	return cmds
-}
-
-func parseOnOff(s string) (bool, error) {
-	switch strings.ToLower(s) {
-	case "on", "true", "yes", "enable", "enabled":
-		return true, nil
-	case "off", "false", "no", "disable", "disabled":
-		return false, nil
-	}
-	return false, fmt.Errorf("%q: want on or off", s)
-}
-
-// namespacePolicies asks for what action shows ("policies": everything).
-func namespacePolicies(x *adminRun, action string) (*policies, error) {
-	ns, all := x.args[0], action == "policies"
-	p := &policies{}
-	if all || action == "retention" {
-		r, set, err := x.c.Retention(x.ctx, ns)
-		if err != nil {
-			return nil, err
-		}
-		if set {
-			p.Retention = &retentionOut{Time: limit(r.Time), SizeMB: r.SizeMB}
-		}
-	}
-	if all || action == "ttl" {
-		ttl, set, err := x.c.MessageTTL(x.ctx, ns)
-		if err != nil {
-			return nil, err
-		}
-		if set {
-			s := ttl.String()
-			p.MessageTTL = &s
-		}
-	}
-	if all || action == "dedup" {
-		on, set, err := x.c.Deduplication(x.ctx, ns)
-		if err != nil {
-			return nil, err
-		}
-		if set {
-			p.Deduplication = &on
-		}
-	}
-	if all || action == "backlog-quotas" {
-		qs, err := x.c.BacklogQuotas(x.ctx, ns)
-		if err != nil {
-			return nil, err
-		}
-		p.BacklogQuotas = map[string]backlogQuota{}
-		for name, typ := range quotaTypes {
-			if q, ok := qs[typ]; ok {
-				bq := backlogQuota{Policy: string(q.Policy)}
-				if typ == admin.BacklogSize {
-					bq.LimitSize = q.LimitSize
-				} else {
-					bq.LimitTime = limit(q.LimitTime)
-				}
-				p.BacklogQuotas[name] = bq
-			}
-		}
-	}
-	return p, nil
-}
-
-// parseLimit parses a duration limit, "-1" meaning none.
-func parseLimit(s string) (time.Duration, error) {
-	if s == "-1" {
-		return -1, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%q: want a duration such as 10m, or -1 for no limit", s)
-	}
-	return d, nil
-}
-
-// limit prints a duration limit; negative means none.
-func limit(d time.Duration) string {
-	if d < 0 {
-		return "-1"
-	}
-	return d.String()
-}
-
-// text prints the policies for people; only is one field's JSON name, or
-// "" for all.
-func (p *policies) text(w io.Writer, only string) {
-	def := "(broker default)"
-	if only == "" || only == "retention" {
-		v := def
-		if r := p.Retention; r != nil {
-			v = "time " + noLimit(r.Time) + ", size " + noLimit(strconv.FormatInt(r.SizeMB, 10)+" MB")
-		}
-		row(w, "retention", v)
-	}
-	if only == "" || only == "messageTTL" {
-		v := def
-		if p.MessageTTL != nil {
-			v = *p.MessageTTL
-		}
-		row(w, "message TTL", v)
-	}
-	if only == "" || only == "deduplication" {
-		v := def
-		if p.Deduplication != nil {
-			v = map[bool]string{true: "on", false: "off"}[*p.Deduplication]
-		}
-		row(w, "deduplication", v)
-	}
-	if only == "" || only == "backlogQuotas" {
-		if len(p.BacklogQuotas) == 0 {
-			row(w, "backlog quotas", "none")
-		}
-		for _, name := range []string{"size", "age"} {
-			if q, ok := p.BacklogQuotas[name]; ok {
-				lim := noLimit(q.LimitTime)
-				if name == "size" {
-					lim = noLimit(humanBytes(q.LimitSize))
-					if q.LimitSize < 0 {
-						lim = "no limit"
-					}
-				}
-				row(w, "backlog quota ("+name+")", lim+", "+q.Policy)
-			}
-		}
-	}
-}
-
-func noLimit(s string) string {
-	if strings.HasPrefix(s, "-1") {
-		return "no limit"
-	}
-	return s
+	return append(cmds, policyCommands(namespaceScope())...)
 }

@@ -30,7 +30,7 @@ func topicCommands() []*adminCmd {
 			return x.done(did, x.args[0])
 		}}
 	}
-	return []*adminCmd{
+	cmds := []*adminCmd{
 		{area: "topics", action: "list", args: []string{"NAMESPACE"}, brief: "List the topics of a namespace, partitioned ones with their partition count.",
 			flags: "  --partitions            also list each partition of partitioned topics\n",
 			setup: func(fs *flag.FlagSet) { fs.BoolVar(&allPartitions, "partitions", false, "") },
@@ -80,12 +80,45 @@ func topicCommands() []*adminCmd {
 			return x.done("deleted topic %s", x.args[0])
 		}},
 		simple("unload", "Unload a topic from its broker (clients reconnect).", func(x *adminRun, t string) error { return x.c.UnloadTopic(x.ctx, t) }, "unloaded topic %s"),
-		{area: "topics", action: "terminate", args: topic, brief: "Terminate a topic: it accepts no more messages. Prints the last message ID.", run: func(x *adminRun) error {
-			id, err := x.c.TerminateTopic(x.ctx, x.args[0])
+		{area: "topics", action: "terminate", args: topic, brief: "Terminate a topic (each partition): it accepts no more messages. Prints the last message ID.", run: terminate},
+		{area: "topics", action: "create-missed-partitions", args: topic, brief: "Create the partitions of a partitioned topic that are missing.", run: func(x *adminRun) error {
+			if err := x.c.CreateMissedPartitions(x.ctx, x.args[0]); err != nil {
+				return err
+			}
+			return x.done("created the missing partitions of %s", x.args[0])
+		}},
+		{area: "topics", action: "lookup", args: topic, brief: "Show the broker that serves a topic.", run: func(x *adminRun) error {
+			l, err := x.c.LookupTopic(x.ctx, x.args[0])
 			if err != nil {
 				return err
 			}
-			return x.printID(id)
+			return x.print(l, func(w io.Writer) {
+				for _, kv := range [][2]string{{"broker", l.BrokerURL}, {"broker TLS", l.BrokerURLTLS}, {"http", l.HTTPURL}, {"https", l.HTTPURLTLS}, {"native", l.NativeURL}} {
+					if kv[1] != "" {
+						row(w, kv[0], kv[1])
+					}
+				}
+			})
+		}},
+		{area: "topics", action: "bundle", args: topic, brief: "Print the namespace bundle a topic belongs to.", run: func(x *adminRun) error {
+			b, err := x.c.TopicBundle(x.ctx, x.args[0])
+			if err != nil {
+				return err
+			}
+			return x.print(b, func(w io.Writer) { fmt.Fprintln(w, b) })
+		}},
+		simple("compact", "Start compacting a topic (see compaction-status).", func(x *adminRun, t string) error { return x.c.CompactTopic(x.ctx, t) }, "started compacting %s"),
+		{area: "topics", action: "compaction-status", args: topic, brief: "Show the state of a topic's last compaction.", run: func(x *adminRun) error {
+			st, err := x.c.CompactionStatus(x.ctx, x.args[0])
+			if err != nil {
+				return err
+			}
+			return x.print(st, func(w io.Writer) {
+				row(w, "status", st.Status)
+				if st.LastError != "" {
+					row(w, "last error", st.LastError)
+				}
+			})
 		}},
 		{area: "topics", action: "stats", args: topic, brief: "Show a topic's rates, sizes, subscriptions and producers.",
 			flags: "  --precise               count backlogs exactly\n" +
@@ -146,6 +179,34 @@ func topicCommands() []*adminCmd {
 				return newMsgWriter(x.a.stdout, x.format, forceBase64).write(m)
 			}, messages: true},
 	}
+	return append(cmds, policyCommands(topicScope())...)
+}
+
+// terminate terminates a topic, or each partition of a partitioned one.
+func terminate(x *adminRun) error {
+	n, err := x.c.Partitions(x.ctx, x.args[0])
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		id, err := x.c.TerminateTopic(x.ctx, x.args[0])
+		if err != nil {
+			return err
+		}
+		return x.printID(id)
+	}
+	ids, err := x.c.TerminatePartitionedTopic(x.ctx, x.args[0])
+	if err != nil {
+		return err
+	}
+	t, _ := stargate.ParseTopic(x.args[0])
+	out := make([]idOut, 0, len(ids))
+	for i := range n {
+		if id, ok := ids[i]; ok {
+			out = append(out, idOut{Topic: fmt.Sprintf("%s-partition-%d", t, i), ID: id.String(), Position: position(id)})
+		}
+	}
+	return x.printIDs(out)
 }
 
 func subCommands() []*adminCmd {
@@ -235,9 +296,12 @@ func subCommands() []*adminCmd {
 		}},
 		simple("clear", "Acknowledge the whole backlog (skip all).", func(x *adminRun) error { return x.c.ClearBacklog(x.ctx, x.args[0], x.args[1]) }, "cleared the backlog of subscription %s of %s"),
 		{area: "subs", action: "expire", args: ts, brief: "Acknowledge the backlog's messages older than --older-than.",
-			flags: "  --older-than D          age (whole seconds; default 0: all)\n",
+			flags: "  --older-than D          age, whole seconds, at least 1s (required; clear takes them all)\n",
 			setup: func(fs *flag.FlagSet) { fs.DurationVar(&olderThan, "older-than", 0, "") },
 			run: func(x *adminRun) error {
+				if olderThan == 0 {
+					return x.usageErr("--older-than is required")
+				}
 				if err := x.c.ExpireMessages(x.ctx, x.args[0], x.args[1], olderThan); err != nil {
 					return err
 				}
@@ -321,6 +385,11 @@ func perPartition(x *adminRun, get func(topic string) (stargate.MessageID, error
 		}
 		out = append(out, idOut{Topic: p, ID: id.String(), Position: position(id)})
 	}
+	return x.printIDs(out)
+}
+
+// printIDs prints the IDs of partitions.
+func (x *adminRun) printIDs(out []idOut) error {
 	return x.print(out, func(w io.Writer) {
 		row(w, "PARTITION", "POSITION")
 		for _, o := range out {
