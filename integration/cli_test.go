@@ -124,7 +124,7 @@ func TestCLI(t *testing.T) {
 		if len(ids) != 2 || ids[0]["input"] != "-m #1" || !strings.Contains(p.stderr, "produced 2 messages") {
 			t.Fatalf("produce: %s", p)
 		}
-		r := c.ok("", "read", topic, "-n", "2")
+		r := c.ok("", "read", topic, "-n", "2", "-o", "json")
 		msgs := jsonLines(t, r.stdout)
 		if len(msgs) != 2 {
 			t.Fatalf("read: %s", r)
@@ -134,6 +134,11 @@ func TestCLI(t *testing.T) {
 				m["position"] != ids[i]["position"] || fmt.Sprint(m["properties"]) != "map[a:b]" || m["topic"] != topic {
 				t.Errorf("message %d: %v (sent as %v)", i, m, ids[i])
 			}
+		}
+		// The default output is for people.
+		r = c.ok("", "read", topic, "-n", "1")
+		if want := "[" + ids[0]["position"].(string) + " "; !strings.HasPrefix(r.stdout, want) || !strings.HasSuffix(r.stdout, " key=k1 a=b] one\n") {
+			t.Errorf("read as text: %s", r)
 		}
 		// --start is exclusive: after the first message comes the second.
 		r = c.ok("", "read", topic, "--start", ids[0]["id"].(string), "-n", "1", "-o", "payload")
@@ -156,7 +161,7 @@ func TestCLI(t *testing.T) {
 {"payload":{"n":1}}
 `
 		c.ok(in, "produce", topic, "--json", "-v")
-		r := c.ok("", "consume", topic, "-s", "sub", "--position", "earliest", "-n", "3")
+		r := c.ok("", "consume", topic, "-s", "sub", "--position", "earliest", "-n", "3", "-o", "json")
 		msgs := jsonLines(t, r.stdout)
 		if len(msgs) != 3 {
 			t.Fatalf("consume: %s", r)
@@ -178,9 +183,9 @@ func TestCLI(t *testing.T) {
 		// consume -o json feeds produce --json: a copy to another topic.
 		copyTopic := topic + "-copy"
 		c.ok("", "produce", topic, "-m", "again")
-		r = c.ok("", "consume", topic, "-s", "sub2", "--position", "earliest", "-n", "4", "--ack=false")
+		r = c.ok("", "consume", topic, "-s", "sub2", "--position", "earliest", "-n", "4", "--ack=false", "-o", "json")
 		c.ok(r.stdout, "produce", copyTopic, "--json")
-		got := c.ok("", "read", copyTopic, "-n", "4", "--base64")
+		got := c.ok("", "read", copyTopic, "-n", "4", "--base64", "-o", "json")
 		if lines := jsonLines(t, got.stdout); len(lines) != 4 || lines[0]["payloadBase64"] != "dGV4dA==" || lines[3]["payloadBase64"] != "YWdhaW4=" || lines[0]["key"] != "a" {
 			t.Errorf("copy: %s", got)
 		}
@@ -486,7 +491,7 @@ func TestCLIAdmin(t *testing.T) {
 	if r := c.ok("", "admin", "subs", "list", topic); r.stdout != "sub\n" {
 		t.Errorf("subs list: %s", r)
 	}
-	r = c.ok("", "admin", "topics", "peek", topic, "-s", "sub", "-n", "2")
+	r = c.ok("", "admin", "topics", "peek", topic, "-s", "sub", "-n", "2", "-o", "json")
 	if p := jsonLines(t, r.stdout); len(p) != 2 || p[0]["payload"] != "m1" || p[1]["payload"] != "m2" || p[0]["key"] != "k" {
 		t.Errorf("peek: %s", r)
 	}
@@ -547,7 +552,7 @@ func TestCLIAdmin(t *testing.T) {
 	last := c.ok("", "admin", "topics", "last-id", topic, "-o", "json")
 	var lastID struct{ ID, Position string }
 	json.Unmarshal([]byte(last.stdout), &lastID)
-	if r := c.ok("", "admin", "topics", "get-message", topic, lastID.Position); !strings.Contains(r.stdout, `"payload":"m4"`) {
+	if r := c.ok("", "admin", "topics", "get-message", topic, lastID.Position); !strings.HasSuffix(r.stdout, "] m4\n") {
 		t.Errorf("get-message %s: %s", lastID.Position, r)
 	}
 	c.ok("", "admin", "subs", "reset", topic, "sub", "--id", lastID.ID)

@@ -36,7 +36,7 @@ func (c *adminCmd) usage() string {
 		b.WriteString("\nFlags:\n" + c.flags)
 	}
 	if c.messages {
-		b.WriteString("  -o FORMAT               json (default; one message a line, as read prints them) or payload\n")
+		b.WriteString("  -o FORMAT               text (default), json or payload, as read prints messages\n")
 	} else {
 		b.WriteString("  -o json                 print JSON instead of text\n")
 	}
@@ -157,7 +157,7 @@ func runAdmin(a *app, ctx context.Context, args []string) error {
 	}
 	out, err := a.output(c.name(), "text", "text", "json")
 	if c.messages {
-		out, err = a.output(c.name(), "json", "json", "payload")
+		out, err = a.output(c.name(), "text", "text", "json", "payload")
 	}
 	if err != nil {
 		return err

@@ -31,7 +31,8 @@ type connFlags struct {
 const connUsage = `  --url URL            service URL, ws:// or wss://; several, comma-separated, for failover
                        ($STARGATE_URL; default ws://localhost:8080)
   --admin-url URL      admin REST URL ($STARGATE_ADMIN_URL; default: the service URL, http(s))
-  --token TOKEN        JWT sent as "Authorization: Bearer" ($STARGATE_TOKEN)
+  --token TOKEN        JWT sent as "Authorization: Bearer" ($STARGATE_TOKEN; other users
+                       may see a flag in ps: prefer the variable or --token-file)
   --token-file FILE    file holding the token, read at every connection ($STARGATE_TOKEN_FILE)
   --tls-ca FILE        PEM CA certificates to trust ($STARGATE_TLS_CA)
   --tls-cert FILE      PEM client certificate for mutual TLS ($STARGATE_TLS_CERT)

@@ -54,7 +54,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"consume", "t"}, "-s SUBSCRIPTION is required"},
 		{[]string{"consume", "t", "-s", "s", "-t", "round-robin"}, "want one of exclusive, shared, failover, key-shared"},
 		{[]string{"consume", "t", "-s", "s", "-n", "-1"}, "-n -1: must not be negative"},
-		{[]string{"consume", "t", "-s", "s", "-o", "text"}, `want one of json, payload`},
+		{[]string{"consume", "t", "-s", "s", "-o", "table"}, `want one of text, json, payload`},
 		{[]string{"read", "t", "--start", "yesterday-ish"}, "--start"},
 		{[]string{"read", "t", "--token", "a", "--token-file", "b"}, "--token and --token-file are exclusive"},
 		{[]string{"read", "t", "--token-file", filepath.Join(dir, "missing")}, "--token-file"},
@@ -234,6 +234,27 @@ raw
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestTextLine(t *testing.T) {
+	id, _ := parseMessageID("7:3:1:-1")
+	at := time.Date(2026, 12, 3, 10, 0, 0, 5e6, time.UTC)
+	for _, tc := range []struct {
+		m    stargate.Message
+		b64  bool
+		want string
+	}{
+		{stargate.Message{ID: id, PublishTime: at, Payload: []byte("plain text")}, false, "[7:3:1:-1 2026-12-03T10:00:00.005Z] plain text\n"},
+		{stargate.Message{ID: id, Key: "k 1", Properties: map[string]string{"b": "2", "a": "x=y"}, EventTime: at, RedeliveryCount: 2, Payload: []byte(`{"a":1}`)}, false,
+			`[7:3:1:-1 key="k 1" event=2026-12-03T10:00:00.005Z redelivered=2 a="x=y" b=2] {"a":1}` + "\n"},
+		{stargate.Message{ID: id, Payload: []byte("two\nlines")}, false, `[7:3:1:-1] "two\nlines"` + "\n"},
+		{stargate.Message{ID: id, Payload: []byte{0xff}}, false, "[7:3:1:-1] base64:/w==\n"},
+		{stargate.Message{ID: id, Payload: []byte("t")}, true, "[7:3:1:-1] base64:dA==\n"},
+	} {
+		if got := textLine(tc.m, tc.b64); got != tc.want {
+			t.Errorf("got  %q\nwant %q", got, tc.want)
+		}
 	}
 }
 

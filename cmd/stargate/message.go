@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/stargate-go/stargate"
@@ -73,7 +75,7 @@ func toOut(m stargate.Message, forceBase64 bool) outMessage {
 type msgWriter struct {
 	w           *bufio.Writer
 	enc         *json.Encoder
-	format      string // "json" or "payload"
+	format      string // "text", "json" or "payload"
 	forceBase64 bool
 }
 
@@ -85,13 +87,72 @@ func newMsgWriter(w io.Writer, format string, forceBase64 bool) *msgWriter {
 }
 
 func (mw *msgWriter) write(m stargate.Message) error {
-	if mw.format == "payload" {
+	switch mw.format {
+	case "payload":
 		mw.w.Write(m.Payload)
 		mw.w.WriteByte('\n')
-	} else if err := mw.enc.Encode(toOut(m, mw.forceBase64)); err != nil {
-		return err
+	case "text":
+		mw.w.WriteString(textLine(m, mw.forceBase64))
+	default:
+		if err := mw.enc.Encode(toOut(m, mw.forceBase64)); err != nil {
+			return err
+		}
 	}
 	return mw.w.Flush()
+}
+
+// textLine is a message for people: its position, publish time, key,
+// event time, redelivery count and properties in brackets, then the
+// payload: as it is when it is printable text on one line, quoted ("…")
+// when it is other text, else base64:….
+func textLine(m stargate.Message, forceBase64 bool) string {
+	var b strings.Builder
+	b.WriteString("[" + position(m.ID))
+	if t := formatTime(m.PublishTime); t != "" {
+		b.WriteString(" " + t)
+	}
+	if m.Key != "" {
+		b.WriteString(" key=" + quoteIfNeeded(m.Key))
+	}
+	if t := formatTime(m.EventTime); t != "" {
+		b.WriteString(" event=" + t)
+	}
+	if m.RedeliveryCount > 0 {
+		fmt.Fprintf(&b, " redelivered=%d", m.RedeliveryCount)
+	}
+	keys := make([]string, 0, len(m.Properties))
+	for k := range m.Properties {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteString(" " + quoteIfNeeded(k) + "=" + quoteIfNeeded(m.Properties[k]))
+	}
+	b.WriteString("] ")
+	switch {
+	case forceBase64 || !utf8.Valid(m.Payload):
+		b.WriteString("base64:" + base64.StdEncoding.EncodeToString(m.Payload))
+	case strings.IndexFunc(string(m.Payload), func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+		b.WriteString(strconv.Quote(string(m.Payload)))
+	default:
+		b.WriteString(string(m.Payload))
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// quoteIfNeeded returns s, or s quoted when it holds spaces, quotes,
+// brackets, '=' or characters that are not printable.
+func quoteIfNeeded(s string) string {
+	if s == "" {
+		return `""`
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) || r == ' ' || r == '"' || r == '[' || r == ']' || r == '=' {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // parseMessageID accepts the wire form (base64, as printed in "id") or the

@@ -50,7 +50,7 @@ func runRead(a *app, ctx context.Context, args []string) error {
 	if err := rf.check("read"); err != nil {
 		return err
 	}
-	format, err := a.output("read", "json", "json", "payload")
+	format, err := a.output("read", "text", "text", "json", "payload")
 	if err != nil {
 		return err
 	}

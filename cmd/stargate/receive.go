@@ -22,11 +22,13 @@ type recvFlags struct {
 
 const recvUsage = `  -n, --count N           stop after N messages (default: until interrupted)
   --wait D                stop when no message came for D
-  --base64                print every payload as "payloadBase64"
+  --base64                print every payload in base64 (text: base64:…; json: "payloadBase64")
   --name NAME             consumer or reader name (default: the broker's choice)
-  -o FORMAT               json (default; one message a line: id, position, key, properties,
-                          publishTime, eventTime, payload as text or payloadBase64) or
-                          payload (the raw payload, then a newline)
+  -o FORMAT               text (default): one line a message, [position publishTime key=…
+                          event=… property=…] payload; json: one JSON object a line (id,
+                          position, topic, key, properties, publishTime, eventTime,
+                          redeliveryCount, payload as text or payloadBase64), the lines
+                          produce's JSON mode reads; payload: the raw payload, then a newline
 `
 
 func (f *recvFlags) register(fs *flag.FlagSet) {
@@ -185,7 +187,7 @@ func runConsume(a *app, ctx context.Context, args []string) error {
 	if sub == "" {
 		return &usageError{msg: "consume: -s SUBSCRIPTION is required", hint: "stargate consume"}
 	}
-	format, err := a.output("consume", "json", "json", "payload")
+	format, err := a.output("consume", "text", "text", "json", "payload")
 	if err != nil {
 		return err
 	}
