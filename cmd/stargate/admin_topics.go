@@ -323,9 +323,9 @@ func subCommands() []*adminCmd {
 func startID(s string) (stargate.MessageID, error) {
 	switch strings.ToLower(s) {
 	case "earliest":
-		return stargate.Earliest, nil
+		return cursorAt(true), nil
 	case "latest":
-		return stargate.Latest, nil
+		return cursorAt(false), nil
 	}
 	return parseMessageID(s)
 }

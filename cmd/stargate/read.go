@@ -66,10 +66,8 @@ func runRead(a *app, ctx context.Context, args []string) error {
 	opts := &stargate.ReaderOptions{Name: rf.name, StopAtEndOfTopic: true}
 	var at time.Time
 	switch s := strings.ToLower(start); {
-	case s == "earliest":
-		opts.StartMessageID = stargate.Earliest
-	case s == "latest":
-		opts.StartMessageID = stargate.Latest
+	case s == "earliest", s == "latest":
+		readerFrom(opts, s, stargate.MessageID{})
 	default:
 		if t, err := parseAgo(start, time.Now()); err == nil {
 			at = t
@@ -79,7 +77,7 @@ func runRead(a *app, ctx context.Context, args []string) error {
 		if err != nil {
 			return &usageError{msg: "read: --start " + err.Error() + ", or a time", hint: "stargate read"}
 		}
-		opts.StartMessageID = id
+		readerFrom(opts, "id", id)
 	}
 	r, err := a.resolve()
 	if err != nil {
@@ -93,9 +91,11 @@ func runRead(a *app, ctx context.Context, args []string) error {
 		}
 		defer ac.CloseIdleConnections()
 		if !at.IsZero() {
-			if opts.StartMessageID, err = startAtTime(ctx, ac, topic, at); err != nil {
+			id, err := startAtTime(ctx, ac, topic, at)
+			if err != nil {
 				return adminErr(ctx, err)
 			}
+			readerFrom(opts, "id", id)
 		}
 		if end {
 			last, err := lastIDs(ctx, ac, topic)

@@ -204,7 +204,7 @@ func runConsume(a *app, ctx context.Context, args []string) error {
 		PullWindow: window(rf.count),
 	}
 	if pos.val == "earliest" {
-		opts.InitialPosition = stargate.PositionEarliest
+		subscribeFromEarliest(opts)
 	}
 	if nonDurable {
 		opts.Mode = stargate.NonDurable
