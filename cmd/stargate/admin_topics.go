@@ -13,6 +13,9 @@ import (
 	"github.com/stargate-go/stargate/admin"
 )
 
+// topicCommands are the topics commands. Like the other command lists they
+// are one declarative table, long but flat: each entry is a name, its
+// arguments and flags, and a closure over the flag variables declared here.
 func topicCommands() []*adminCmd {
 	var force, allPartitions bool
 	forceUsage, forceSetup := deleteFlag(&force)
@@ -209,6 +212,7 @@ func terminate(x *adminRun) error {
 	return x.printIDs(out)
 }
 
+// subCommands are the subs commands (a table, as topicCommands).
 func subCommands() []*adminCmd {
 	var force bool
 	forceUsage, forceSetup := deleteFlag(&force)
