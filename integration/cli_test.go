@@ -151,6 +151,27 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("FileAndOptions", func(t *testing.T) {
+		c := *c
+		c.t = t
+		topic := dockertest.UniqueTopic(t)
+		file := filepath.Join(t.TempDir(), "in.txt")
+		os.WriteFile(file, []byte("first\n\nwindows line\r\nlast"), 0o600)
+		r := c.ok("", "produce", topic, "-f", file, "--batching", "--batch-max-delay", "20ms", "--compression", "zstd",
+			"-P", "src=file", "--event-time", "--name", "cli-producer", "-v")
+		if n := len(strings.Fields(r.stdout)); n != 4 || !strings.Contains(r.stderr, "produced 4 messages") {
+			t.Fatalf("produce -f: %s", r)
+		}
+		r = c.ok("", "read", topic, "-n", "4", "-o", "json")
+		msgs := jsonLines(t, r.stdout)
+		want := []string{"first", "", "windows line", "last"}
+		for i, m := range msgs {
+			if m["payload"] != want[i] || fmt.Sprint(m["properties"]) != "map[src:file]" || m["eventTime"] == nil {
+				t.Errorf("message %d: %v", i, m)
+			}
+		}
+	})
+
 	t.Run("JSONLinesAndAcks", func(t *testing.T) {
 		c := *c
 		c.t = t
