@@ -140,6 +140,10 @@ func runAdmin(a *app, ctx context.Context, args []string) error {
 		}
 		return nil
 	}
+	if len(args) == 2 && (args[1] == "-h" || args[1] == "--help") {
+		fmt.Fprint(a.stdout, adminUsage()) // every area's actions, on one page
+		return nil
+	}
 	if len(args) < 2 || strings.HasPrefix(args[1], "-") {
 		return &usageError{msg: fmt.Sprintf("admin %s: missing ACTION", args[0]), hint: "stargate admin"}
 	}

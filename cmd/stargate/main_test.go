@@ -92,7 +92,7 @@ func TestBadEnvironment(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"help"}, {"-h"}, {"help", "produce"}, {"produce", "-h"}, {"consume", "--help"}, {"read", "-h"},
-		{"admin", "-h"}, {"help", "admin"}, {"help", "admin", "topics", "stats"}, {"admin", "subs", "reset", "-h"}, {"admin", "ns", "policies", "--help"}} {
+		{"admin", "-h"}, {"admin", "topics", "-h"}, {"help", "admin"}, {"help", "admin", "topics", "stats"}, {"admin", "subs", "reset", "-h"}, {"admin", "ns", "policies", "--help"}} {
 		code, stdout, stderr := runApp(t, nil, "", args...)
 		if code != 0 || !strings.HasPrefix(stdout, "Usage: stargate") || stderr != "" {
 			t.Errorf("%q: exit %d, stdout %.40q, stderr %q", args, code, stdout, stderr)
