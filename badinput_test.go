@@ -57,7 +57,7 @@ func TestBadInput(t *testing.T) {
 	}
 	closedCons.Close()
 
-	send := func(m stargate.Message) error { _, err := p.Send(ctx, m).Wait(); return err }
+	send := func(m stargate.Message) error { _, err := p.Send(ctx, m).Wait(ctx); return err }
 	arg := func(field string) func(error) bool {
 		return func(err error) bool {
 			var ae *stargate.ArgError
@@ -207,12 +207,12 @@ func TestBadInput(t *testing.T) {
 			return stargate.Message{ID: stargate.Earliest, Payload: []byte("x")}.Nack(ctx)
 		}, is(stargate.ErrInvalidMessage)},
 		{"ack after close", func() error { return delivered.Ack(ctx) }, is(stargate.ErrClosed)},
-		{"send on a closed producer", func() error { _, err := closed.Send(ctx, stargate.Message{}).Wait(); return err }, is(stargate.ErrClosed)},
+		{"send on a closed producer", func() error { _, err := closed.Send(ctx, stargate.Message{}).Wait(ctx); return err }, is(stargate.ErrClosed)},
 		{"flush of a closed producer", func() error { return closed.Flush(ctx) }, is(stargate.ErrClosed)},
 		{"send with a done ctx", func() error {
 			done, cancel := context.WithCancel(ctx)
 			cancel()
-			_, err := p.Send(done, stargate.Message{Payload: []byte("cancelled")}).Wait()
+			_, err := p.Send(done, stargate.Message{Payload: []byte("cancelled")}).Wait(done)
 			return err
 		}, is(context.Canceled)},
 		{"bad message ID", func() error { _, err := stargate.ParseMessageID("not-an-id"); return err }, arg("message ID")},
@@ -237,7 +237,7 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: %d messages reached the broker", tc.name, after.MsgIn-before.MsgIn)
 		}
 		// The live producer and consumer still work.
-		if _, err := p.Send(ctx, stargate.Message{Payload: []byte(tc.name)}).Wait(); err != nil {
+		if _, err := p.Send(ctx, stargate.Message{Payload: []byte(tc.name)}).Wait(ctx); err != nil {
 			t.Fatalf("%s: live producer broken: %v", tc.name, err)
 		}
 		for m, err := range cons.Messages(ctx) {
@@ -281,8 +281,8 @@ func TestConcurrentRangeAndDoubleWait(t *testing.T) {
 	p, _ := client.NewProducer(ctx, "t", nil)
 	defer p.Close()
 	f := p.Send(ctx, stargate.Message{Payload: []byte("x")})
-	id1, err1 := f.Wait()
-	id2, err2 := f.Wait()
+	id1, err1 := f.Wait(ctx)
+	id2, err2 := f.Wait(ctx)
 	if err1 != nil || err2 != nil || id1 != id2 {
 		t.Fatalf("waiting twice: %v %v / %v %v", id1, err1, id2, err2)
 	}

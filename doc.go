@@ -16,7 +16,7 @@
 //
 //	p, err := client.NewProducer(ctx, "persistent://public/default/orders", nil)
 //	fut := p.Send(ctx, stargate.Message{Key: "k1", Payload: body})
-//	id, err := fut.Wait()
+//	id, err := fut.Wait(ctx)
 //
 // The Pulsar WebSocket server never pushes back on a fast producer, so the
 // producer keeps its own window ([ProducerOptions.MaxInFlight],

@@ -2,6 +2,7 @@ package stargate_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"time"
@@ -48,7 +49,7 @@ func ExampleProducer_Send() {
 		}))
 	}
 	for _, f := range futs {
-		id, err := f.Wait()
+		id, err := f.Wait(ctx)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -201,6 +202,31 @@ func ExampleReader_Messages() {
 	// m2
 }
 
+func ExampleSendFuture_Wait() {
+	srv, client := fakeBroker()
+	defer srv.Close()
+	ctx := context.Background()
+	p, err := client.NewProducer(ctx, "persistent://public/default/orders", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+
+	srv.WithholdAcks(true) // the broker is slow to acknowledge
+	f := p.Send(ctx, stargate.Message{Payload: []byte("slow")})
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err = f.Wait(short) // ctx bounds the wait only: the send goes on
+	fmt.Println(errors.Is(err, context.DeadlineExceeded))
+
+	srv.WithholdAcks(false)
+	id, err := f.Wait(ctx) // the same future, waited for again
+	fmt.Println(!id.IsZero(), err)
+	// Output:
+	// true
+	// true <nil>
+}
+
 func ExampleProduce() {
 	srv, _ := fakeBroker()
 	defer srv.Close()
@@ -231,7 +257,7 @@ func ExampleDecode() {
 	}
 	defer p.Close()
 	m, _ := stargate.Encode(stargate.JSON[order]{}, order{ID: 7, Total: 9.5}, stargate.Message{Key: "7"})
-	if _, err := p.Send(ctx, m).Wait(); err != nil {
+	if _, err := p.Send(ctx, m).Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
 	for d, err := range stargate.Decode(c.Messages(ctx), stargate.JSON[order]{}) {

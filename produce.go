@@ -57,12 +57,10 @@ func Produce(ctx context.Context, rawURL string, msgs ...Message) ([]MessageID, 
 	ids := make([]MessageID, len(msgs))
 	var errs []error
 	for i, f := range futs {
-		select {
-		case <-f.Done():
-		case <-ctx.Done():
-			return ids, ctx.Err()
+		if err := f.await(ctx); err != nil {
+			return ids, err
 		}
-		id, err := f.Wait()
+		id, err := f.Wait(ctx)
 		ids[i] = id
 		if err != nil {
 			errs = append(errs, err)

@@ -89,7 +89,7 @@ func stargateSend(ctx context.Context, p *stargate.Producer, payload []byte, rat
 	wg.Go(func() {
 		h := m.NewHist()
 		for x := range ch {
-			if _, err := x.f.Wait(); err != nil {
+			if _, err := x.f.Wait(ctx); err != nil {
 				if ctx.Err() == nil {
 					m.Fail()
 				}

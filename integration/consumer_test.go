@@ -381,7 +381,7 @@ func TestEndOfTopicAfterTerminate(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	_, err := p.Send(e.ctx, stargate.Message{Payload: []byte("late")}).Wait()
+	_, err := p.Send(e.ctx, stargate.Message{Payload: []byte("late")}).Wait(e.ctx)
 	var se *stargate.SendError
 	if !errors.As(err, &se) {
 		t.Fatalf("send to a terminated topic: %v, want *SendError", err)

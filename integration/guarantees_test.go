@@ -117,7 +117,7 @@ func TestAckDuringCutsNeverFails(t *testing.T) {
 		futs[i] = p.Send(e.ctx, stargate.Message{Payload: []byte(strconv.Itoa(i))})
 	}
 	for _, f := range futs {
-		if _, err := f.Wait(); err != nil {
+		if _, err := f.Wait(e.ctx); err != nil {
 			t.Fatal(err)
 		}
 	}

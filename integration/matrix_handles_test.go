@@ -69,8 +69,8 @@ func (c *cell) startSending(first int, send func(ctx context.Context, seq int) *
 	})
 	wg.Go(func() {
 		for p := range futs {
-			<-p.f.Done() // every future completes; a stuck one stalls the cell's progress
-			_, err := p.f.Wait()
+			// Unbounded: every future completes; a stuck one stalls the cell's progress.
+			_, err := p.f.Wait(context.Background())
 			c.tl.mu.Lock()
 			if err != nil {
 				c.tl.failed++
@@ -253,7 +253,7 @@ func (c *cell) runConsumerLike() {
 			futs[seq] = send(c.ctx, seq)
 		}
 		for seq, f := range futs {
-			id, err := f.Wait()
+			id, err := f.Wait(c.ctx)
 			if err != nil {
 				c.t.Fatalf("preload %d: %v", seq, err)
 			}

@@ -166,7 +166,7 @@ func roundTrip(ctx context.Context, client *stargate.Client, topic, sub, payload
 		return fmt.Errorf("NewProducer: %w", err)
 	}
 	defer p.Close()
-	if _, err := p.Send(ctx, stargate.Message{Payload: []byte(payload)}).Wait(); err != nil {
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte(payload)}).Wait(ctx); err != nil {
 		return fmt.Errorf("Send: %w", err)
 	}
 	if c != nil {
@@ -349,7 +349,7 @@ func multiRoundTrip(ctx context.Context, client *stargate.Client, t1, t2, sub st
 	for i, p := range ps {
 		payload := fmt.Sprintf("%d:%s", i, sub)
 		want[payload] = true
-		if _, err := p.Send(ctx, stargate.Message{Payload: []byte(payload)}).Wait(); err != nil {
+		if _, err := p.Send(ctx, stargate.Message{Payload: []byte(payload)}).Wait(ctx); err != nil {
 			return fmt.Errorf("Send: %w", err)
 		}
 	}

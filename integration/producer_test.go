@@ -124,7 +124,7 @@ func TestProducerNameConflictAndSendAfterClose(t *testing.T) {
 		t.Fatalf("duplicate producer name: %v, want ErrBusy", err)
 	}
 	p.Close()
-	if _, err := p.Send(e.ctx, stargate.Message{Payload: []byte("x")}).Wait(); !errors.Is(err, stargate.ErrClosed) {
+	if _, err := p.Send(e.ctx, stargate.Message{Payload: []byte("x")}).Wait(e.ctx); !errors.Is(err, stargate.ErrClosed) {
 		t.Fatalf("send after close: %v", err)
 	}
 	if err := p.Flush(e.ctx); !errors.Is(err, stargate.ErrClosed) {
@@ -165,7 +165,7 @@ func TestFlushWaitsForAcks(t *testing.T) {
 		default:
 			t.Fatalf("future %d not complete after Flush", i)
 		}
-		if _, err := f.Wait(); err != nil {
+		if _, err := f.Wait(ctx); err != nil {
 			t.Fatalf("future %d: %v", i, err)
 		}
 	}

@@ -49,7 +49,7 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 	}
 	t.Cleanup(func() { r.Close() })
 	e.sendAll(p, msgs(3, "m")...)
-	if _, err := idle.Send(e.ctx, stargate.Message{Payload: []byte("m3")}).Wait(); err != nil {
+	if _, err := idle.Send(e.ctx, stargate.Message{Payload: []byte("m3")}).Wait(e.ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.admin.TerminateTopic(e.ctx, topic); err != nil {
@@ -57,7 +57,7 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 	}
 
 	// The existing producer's next send.
-	_, err = p.Send(e.ctx, stargate.Message{Payload: []byte("late")}).Wait()
+	_, err = p.Send(e.ctx, stargate.Message{Payload: []byte("late")}).Wait(e.ctx)
 	var se *stargate.SendError
 	if !errors.As(err, &se) || se.Code != 8 || !errors.Is(err, stargate.ErrTopicTerminated) || se.Temporary() {
 		t.Errorf("send after terminate: %v, want a send-error:8 *SendError matching ErrTopicTerminated, not temporary", err)
@@ -71,7 +71,7 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 	default:
 		t.Error("a later Send did not fail at once")
 	}
-	if _, err := f.Wait(); !errors.Is(err, stargate.ErrTopicTerminated) {
+	if _, err := f.Wait(e.ctx); !errors.Is(err, stargate.ErrTopicTerminated) {
 		t.Errorf("later send: %v, want ErrTopicTerminated", err)
 	}
 
@@ -96,7 +96,7 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 		f := idle.Send(e.ctx, stargate.Message{Payload: []byte("x")})
 		select {
 		case <-f.Done():
-			_, last = f.Wait()
+			_, last = f.Wait(e.ctx)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -36,7 +36,7 @@ func testTopicTerminated(t *testing.T, tg Target) {
 		t.Errorf("batched send after terminate: %v, want send-error:8 naming TopicTerminatedException", a)
 	}
 	for name, p := range map[string]*stargate.Producer{"plain": p, "batching": pb} {
-		_, err := p.Send(e.ctx, stargate.Message{Payload: []byte("late")}).Wait()
+		_, err := p.Send(e.ctx, stargate.Message{Payload: []byte("late")}).Wait(e.ctx)
 		var se *stargate.SendError
 		if !errors.As(err, &se) || !errors.Is(err, stargate.ErrTopicTerminated) || se.Temporary() {
 			t.Errorf("%s producer, send after terminate: %v, want a *SendError matching ErrTopicTerminated", name, err)
@@ -47,7 +47,7 @@ func testTopicTerminated(t *testing.T, tg Target) {
 		case <-time.After(time.Second):
 			t.Errorf("%s producer: a later Send did not fail at once", name)
 		}
-		if _, err := f.Wait(); !errors.Is(err, stargate.ErrTopicTerminated) {
+		if _, err := f.Wait(e.ctx); !errors.Is(err, stargate.ErrTopicTerminated) {
 			t.Errorf("%s producer, later send: %v, want ErrTopicTerminated", name, err)
 		}
 	}
