@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,15 +102,32 @@ func (c *Client) newV3(ctx context.Context, topics []string, pattern, subscripti
 	return c.newConsumer(ctx, "/ws/v3/consumer/"+escapeName(subscription), Topic{}, subscription, o, q)
 }
 
+// multiTopicQuery sets topics or topicsPattern for a v3 consumer.
+func multiTopicQuery(q url.Values, topics []string, pattern string) error {
+	if pattern != "" {
+		if _, err := regexp.Compile(pattern); err != nil {
+			return argErr("topics pattern", pattern, "not a regular expression: "+err.Error())
+		}
+		q.Set("topicsPattern", pattern)
+		return nil
+	}
+	if len(topics) == 0 {
+		return argErr("topics", "", "need at least one topic")
+	}
+	names := make([]string, len(topics))
+	for i, s := range topics {
+		t, err := ParseTopic(s)
+		if err != nil {
+			return err
+		}
+		names[i] = t.String()
+	}
+	q.Set("topics", strings.Join(names, ","))
+	return nil
+}
+
 func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub string, o ConsumerOptions, q url.Values) (*Consumer, error) {
-	window := o.ReceiverQueueSize
-	if window == 0 {
-		window = maxReceiverQueue
-	}
-	if o.PullMode {
-		window = o.PullWindow
-	}
-	cons := &Consumer{client: c, sub: sub, params: q, opts: o, inbox: newInbox(window, t)}
+	cons := &Consumer{client: c, sub: sub, params: q, opts: o, inbox: newInbox(o.window(), t)}
 	if o.PullMode {
 		cons.permits = backpressure.NewPermits(o.PullWindow, o.PullWindow/2)
 	}

@@ -105,23 +105,14 @@ func decodeConsumerQuery(t *testing.T, q url.Values) ConsumerOptions {
 		}
 		return n
 	}
-	index := func(k string, names []string) int {
-		for i, n := range names {
-			if n == q.Get(k) {
-				return i
-			}
-		}
-		t.Fatalf("%s=%q is not one of %v", k, q.Get(k), names)
-		return 0
-	}
 	for k := range q {
 		switch k {
 		case "subscriptionType":
-			o.Type = SubscriptionType(index(k, subscriptionTypeNames))
+			o.Type = parseEnum(t, q, k, subscriptionTypeNames)
 		case "subscriptionMode":
-			o.Mode = SubscriptionMode(index(k, subscriptionModeNames))
+			o.Mode = parseEnum(t, q, k, subscriptionModeNames)
 		case "subscriptionInitialPosition":
-			o.InitialPosition = InitialPosition(index(k, initialPositionNames))
+			o.InitialPosition = parseEnum(t, q, k, initialPositionNames)
 		case "receiverQueueSize":
 			o.ReceiverQueueSize = atoi(k)
 		case "ackTimeoutMillis":
@@ -142,12 +133,20 @@ func decodeConsumerQuery(t *testing.T, q url.Values) ConsumerOptions {
 		case "pullMode":
 			o.PullMode = q.Get(k) == "true"
 		case "cryptoFailureAction":
-			o.CryptoFailureAction = CryptoFailureAction(index(k, cryptoNames))
+			o.CryptoFailureAction = parseEnum(t, q, k, cryptoNames)
 		default:
 			t.Fatalf("unknown query parameter %s", k)
 		}
 	}
 	return o
+}
+
+func parseEnum[E ~int](t *testing.T, q url.Values, k string, names enum[E]) E {
+	e, ok := names.parse(q.Get(k))
+	if !ok {
+		t.Fatalf("%s=%q is not one of %v", k, q.Get(k), names)
+	}
+	return e
 }
 
 func FuzzConsumerOptionsQuery(f *testing.F) {

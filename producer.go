@@ -193,6 +193,25 @@ func (p *Producer) admit(m Message, size int64) (*pendingSend, error) {
 	return e, nil
 }
 
+// Client-side send timeout: the server's default (SendTimeout zero), and the
+// grace the client adds before it gives up on an acknowledgement itself.
+const (
+	defaultSendTimeout = 30 * time.Second
+	sendTimeoutGrace   = 5 * time.Second
+)
+
+// clientSendTimeout is how long a future waits before the client gives up
+// on it; 0 means never.
+func (o *ProducerOptions) clientSendTimeout() time.Duration {
+	switch {
+	case o.SendTimeout < 0:
+		return 0
+	case o.SendTimeout == 0:
+		return defaultSendTimeout + sendTimeoutGrace
+	}
+	return o.SendTimeout + sendTimeoutGrace
+}
+
 // check validates m before anything is sent.
 func (p *Producer) check(m *Message) error {
 	if n := sendFrameSize(m); n > p.opts.MaxFrameSize {

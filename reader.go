@@ -60,18 +60,12 @@ func (c *Client) NewReader(ctx context.Context, topic string, opts *ReaderOption
 	if err != nil {
 		return nil, err
 	}
-	var o ReaderOptions
-	if opts != nil {
-		o = *opts
-	}
+	o := opts.withDefaults()
 	q, err := o.query()
 	if err != nil {
 		return nil, err
 	}
-	window := o.ReceiverQueueSize
-	if window == 0 {
-		window = maxReceiverQueue
-	}
+	window := o.window()
 	r := &Reader{client: c, opts: o, params: q, inbox: newInbox(window, t),
 		window: window, opened: time.Now(), yielded: make(map[int32]MessageID)}
 	r.l = c.newLink("/ws/v2/reader/"+t.path(), r)

@@ -328,7 +328,7 @@ func (l *link) run() {
 // reconnect dials with exponential backoff and jitter until it succeeds,
 // the link is closed (ErrClosed) or an error is terminal.
 func (l *link) reconnect(tick *time.Ticker) (*sock, error) {
-	first, most := l.client.opts.backoff()
+	first, most := l.client.opts.ReconnectDelay, l.client.opts.MaxReconnectDelay
 	delay := first
 	for attempt := 1; ; attempt++ {
 		wait := delay/2 + rand.N(delay/2+1)
@@ -348,7 +348,7 @@ func (l *link) reconnect(tick *time.Ticker) (*sock, error) {
 		if len(l.client.urls) > 1 {
 			l.urlIndex++
 		}
-		ctx, cancel := context.WithTimeout(l.ctx, l.client.opts.dialTimeout())
+		ctx, cancel := context.WithTimeout(l.ctx, l.client.opts.DialTimeout)
 		s, err := l.dial(ctx)
 		cancel()
 		if err == nil {
