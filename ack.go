@@ -4,48 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
-	"sync"
 )
-
-// acker is the inbound state of one socket of a consumer or reader, and
-// what a delivered Message points to: acknowledgements must go back on the
-// socket that delivered the message, with the ID string exactly as received
-// (pulsar-websocket-protocol.md §5.4).
-type acker struct {
-	c *Consumer // nil for a Reader's messages
-	s *sock
-	// resumed marks a reader socket dialled from Earliest to resume a
-	// partitioned topic (see Reader.keep).
-	resumed bool
-
-	eotMu      sync.Mutex
-	eotWaiters []chan bool // isEndOfTopic queries awaiting their reply, in order
-}
-
-// askEndOfTopic sends an isEndOfTopic query; the server answers queries in
-// order, and the reply arrives on the returned channel (buffered, so an
-// abandoned query never blocks the read goroutine).
-func (a *acker) askEndOfTopic() (<-chan bool, error) {
-	reply := make(chan bool, 1)
-	a.eotMu.Lock()
-	defer a.eotMu.Unlock()
-	a.eotWaiters = append(a.eotWaiters, reply)
-	return reply, a.s.write([]byte(`{"type":"isEndOfTopic"}`))
-}
-
-// answerEndOfTopic hands a reply to the oldest waiting query.
-func (a *acker) answerEndOfTopic(v bool) {
-	a.eotMu.Lock()
-	var w chan bool
-	if len(a.eotWaiters) > 0 {
-		w = a.eotWaiters[0]
-		a.eotWaiters = a.eotWaiters[1:]
-	}
-	a.eotMu.Unlock()
-	if w != nil {
-		w <- v
-	}
-}
 
 // Ack acknowledges the message to the consumer that delivered it, on the
 // connection that delivered it. It is safe from any goroutine, also after
@@ -74,14 +33,19 @@ func (m Message) Nack(ctx context.Context) error {
 }
 
 func (m Message) settle(ctx context.Context, nack bool) error {
-	a := m.ack
-	if a == nil || a.c == nil || m.ID.wire == "" {
+	if m.from == nil || m.ID.wire == "" {
 		return ErrInvalidMessage
 	}
+	return m.from.settle(ctx, m.ID.wire, nack)
+}
+
+// settle acknowledges (or with nack, negatively acknowledges) the message
+// whose wire ID is given on c's socket, the one that delivered it.
+func (c *inConn) settle(ctx context.Context, wire string, nack bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if a.c.l.isClosing() {
+	if c.in.l.isClosing() {
 		return ErrClosed
 	}
 	var buf [160]byte
@@ -91,13 +55,13 @@ func (m Message) settle(ctx context.Context, nack bool) error {
 	} else {
 		b = append(b, `{"messageId":`...)
 	}
-	b = appendJSONString(b, m.ID.wire)
+	b = appendJSONString(b, wire)
 	b = append(b, '}')
-	if err := a.s.write(b); err != nil {
-		if a.c.l.isClosing() {
+	if err := c.s.write(b); err != nil {
+		if c.in.l.isClosing() {
 			return ErrClosed
 		}
-		if errors.Is(err, net.ErrClosed) || a.s.dead() {
+		if errors.Is(err, net.ErrClosed) || c.s.dead() {
 			return nil // the connection is dead or dying; the broker redelivers
 		}
 		return err

@@ -27,12 +27,11 @@ import (
 // unacknowledged messages and those published while disconnected are not
 // redelivered.
 type Consumer struct {
-	client *Client
 	sub    string
 	params url.Values
-	opts   ConsumerOptions
 	l      *link
-	inbox
+	in     *inbox
+	seq    sequence
 
 	permitMu   sync.Mutex
 	permits    *backpressure.Permits // nil in push mode
@@ -127,12 +126,13 @@ func multiTopicQuery(q url.Values, topics []string, pattern string) error {
 }
 
 func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub string, o ConsumerOptions, q url.Values) (*Consumer, error) {
-	cons := &Consumer{client: c, sub: sub, params: q, opts: o, inbox: newInbox(o.window(), t)}
+	cons := &Consumer{sub: sub, params: q, in: newInbox(o.window(), t, nil)}
+	cons.seq.take = cons.take
 	if o.PullMode {
 		cons.permits = backpressure.NewPermits(o.PullWindow, o.PullWindow/2)
 	}
 	cons.l = c.newLink(path, cons)
-	cons.inbox.l = cons.l
+	cons.in.l = cons.l
 	if err := cons.l.start(ctx); err != nil {
 		return nil, err
 	}
@@ -164,25 +164,26 @@ func (c *Consumer) Subscription() string { return c.sub }
 // server for messages: a loop that stops asking (a full errgroup, a break)
 // makes the server stop sending once PullWindow messages are ahead.
 func (c *Consumer) Messages(ctx context.Context) iter.Seq2[Message, error] {
-	return func(yield func(Message, error) bool) {
-		if !c.ranging.CompareAndSwap(false, true) {
-			yield(Message{}, ErrConcurrentIteration)
-			return
-		}
-		defer c.ranging.Store(false)
-		for {
-			c.demand()
-			m, err := c.next(ctx, 0)
-			if err != nil {
-				yield(Message{}, err)
-				return
-			}
-			c.taken(m)
-			if !yield(m, nil) {
-				return
-			}
-		}
+	return c.seq.messages(ctx)
+}
+
+// Batches is Messages grouped into slices of at most size messages: a batch
+// is yielded when it is full or wait after its first message arrived,
+// whichever comes first. The contract of Messages applies (one range at a
+// time, Batches and Messages included); each message must still be
+// acknowledged.
+func (c *Consumer) Batches(ctx context.Context, size int, wait time.Duration) iter.Seq2[[]Message, error] {
+	return c.seq.batches(ctx, size, wait)
+}
+
+// take is the sequences' source: demand, then the next message.
+func (c *Consumer) take(ctx context.Context) (Message, error) {
+	c.demand()
+	m, err := c.in.next(ctx, 0)
+	if err == nil {
+		c.taken(m)
 	}
+	return m, err
 }
 
 // demand records that the loop wants a message and, in pull mode, sends a
@@ -224,7 +225,7 @@ func (c *Consumer) taken(m Message) {
 		return
 	}
 	c.permitMu.Lock()
-	if m.ack.s == c.permitSock {
+	if m.from.s == c.permitSock {
 		c.permits.Taken()
 	}
 	c.permitMu.Unlock()
@@ -233,7 +234,7 @@ func (c *Consumer) taken(m Message) {
 // IsEndOfTopic reports whether the topic has been terminated and the
 // subscription has received every message in it.
 func (c *Consumer) IsEndOfTopic(ctx context.Context) (bool, error) {
-	return c.isEndOfTopic(ctx)
+	return c.in.isEndOfTopic(ctx)
 }
 
 // Unsubscribe deletes the subscription and closes the consumer. The server
@@ -241,7 +242,7 @@ func (c *Consumer) IsEndOfTopic(ctx context.Context) (bool, error) {
 // connected to the subscription.
 func (c *Consumer) Unsubscribe(ctx context.Context) error {
 	s := c.l.current()
-	if err := c.end(); err != nil {
+	if err := c.l.ended(); err != nil {
 		return err
 	}
 	if err := s.write([]byte(`{"type":"unsubscribe"}`)); err != nil {
@@ -249,7 +250,7 @@ func (c *Consumer) Unsubscribe(ctx context.Context) error {
 	}
 	// The server answers nothing; it closes the session if unsubscribing
 	// failed. A reply to a later query proves the unsubscribe was done.
-	reply, err := s.acker().askEndOfTopic()
+	reply, err := c.in.conn(s).askEndOfTopic()
 	if err != nil {
 		return err
 	}
@@ -287,9 +288,7 @@ func (c *Consumer) Close() error {
 
 func (c *Consumer) query() url.Values { return cloneValues(c.params) }
 
-func (c *Consumer) prepare(s *sock) { s.ack = &acker{c: c, s: s} }
-
-func (c *Consumer) onMessage(s *sock, data []byte) { c.deliver(s, data, s.ack, nil) }
+func (c *Consumer) prepare(s *sock) receiver { return c.in.attach(s, false) }
 
 func (c *Consumer) connected(s *sock) {
 	if c.permits == nil {
@@ -297,12 +296,12 @@ func (c *Consumer) connected(s *sock) {
 	}
 	c.permitMu.Lock()
 	defer c.permitMu.Unlock()
-	if c.ranging.Load() {
+	if c.seq.active() {
 		c.permit(s)
 	}
 }
 
-func (c *Consumer) lost(*sock, error) { c.drain() }
+func (c *Consumer) lost(*sock, error) { c.in.drain() }
 
 func (c *Consumer) failed(error) {}
 

@@ -55,7 +55,7 @@ type Message struct {
 	// subscription (after a Nack, an ack timeout or a lost consumer).
 	RedeliveryCount int
 
-	ack *acker // the socket that delivered it; nil unless from a Consumer
+	from *inConn // the connection that delivered it; nil unless from a Consumer
 }
 
 // MessageID identifies a message within a topic: the ledger and entry the

@@ -336,7 +336,7 @@ func (p *Producer) complete(e *pendingSend, id MessageID, err error) bool {
 
 func (p *Producer) query() url.Values { return cloneValues(p.params) }
 
-func (p *Producer) onMessage(_ *sock, data []byte) {
+func (p *Producer) onMessage(data []byte) {
 	ctxID, id, err, ok := decodeAck(data)
 	if !ok {
 		// send-error:3 carries no context; we never send unparsable JSON.
@@ -390,7 +390,7 @@ func (p *Producer) connected(s *sock) {
 	}
 }
 
-func (p *Producer) prepare(*sock) {}
+func (p *Producer) prepare(*sock) receiver { return p }
 
 // lost ends the producer when the server closed the connection with 1009
 // (message too big): one of the pending frames is over the server's
