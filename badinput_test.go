@@ -204,7 +204,7 @@ func TestBadInput(t *testing.T) {
 		{"empty replication cluster", func() error { return send(stargate.Message{ReplicationClusters: []string{""}}) }, arg("Message.ReplicationClusters")},
 		{"ack of a zero message", func() error { return stargate.Message{}.Ack(ctx) }, is(stargate.ErrInvalidMessage)},
 		{"nack of a hand-built message", func() error {
-			return stargate.Message{ID: stargate.Earliest, Payload: []byte("x")}.Nack(ctx)
+			return stargate.Message{ID: stargate.MessageID{LedgerID: 1, EntryID: 2}, Payload: []byte("x")}.Nack(ctx)
 		}, is(stargate.ErrInvalidMessage)},
 		{"ack after close", func() error { return delivered.Ack(ctx) }, is(stargate.ErrClosed)},
 		{"send on a closed producer", func() error { _, err := closed.Send(ctx, stargate.Message{}).Wait(ctx); return err }, is(stargate.ErrClosed)},

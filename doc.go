@@ -49,6 +49,8 @@
 // ([Client.NewMultiTopicConsumer], [Client.NewPatternConsumer]) are
 // supported. A [Reader] reads from [Earliest], [Latest] or after a
 // [MessageID]; the start is exclusive, as the server offers no other.
+// Earliest and Latest are also where a new subscription starts
+// ([ConsumerOptions.InitialPosition]).
 //
 // # Flow control
 //

@@ -38,19 +38,21 @@ var subscriptionModeNames = enum[SubscriptionMode]{"Durable", "NonDurable"}
 // String returns Pulsar's name for m.
 func (m SubscriptionMode) String() string { return subscriptionModeNames.name(m) }
 
-// InitialPosition is where a new subscription starts.
-type InitialPosition int
+// Position is where a new subscription (ConsumerOptions.InitialPosition)
+// or a reader (ReaderOptions.Start) starts. A reader can also start after
+// a given message: ReaderOptions.StartMessageID.
+type Position int
 
-// Initial positions. The zero value is PositionLatest, the server's default.
+// Start positions. The zero value is Latest, the server's default.
 const (
-	PositionLatest   InitialPosition = iota // only messages published after subscribing
-	PositionEarliest                        // every message still stored in the topic
+	Latest   Position = iota // after the last message: only messages published from then on
+	Earliest                 // before the first message still stored in the topic
 )
 
-var initialPositionNames = enum[InitialPosition]{"Latest", "Earliest"}
+var positionNames = enum[Position]{"Latest", "Earliest"}
 
-// String returns Pulsar's name for p.
-func (p InitialPosition) String() string { return initialPositionNames.name(p) }
+// String returns Pulsar's name for p, "Latest" or "Earliest".
+func (p Position) String() string { return positionNames.name(p) }
 
 // CompressionType is how the broker-side producer compresses batches.
 type CompressionType int

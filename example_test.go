@@ -181,7 +181,7 @@ func ExampleReader_Messages() {
 	defer cancel()
 	sendN(ctx, client, "audit", 3)
 
-	r, err := client.NewReader(ctx, "audit", &stargate.ReaderOptions{StartMessageID: stargate.Earliest})
+	r, err := client.NewReader(ctx, "audit", &stargate.ReaderOptions{Start: stargate.Earliest})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func TestPullCreditBelongsToItsSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	const window = 10
-	opts := &ConsumerOptions{PullMode: true, PullWindow: window, InitialPosition: PositionEarliest}
+	opts := &ConsumerOptions{PullMode: true, PullWindow: window, InitialPosition: Earliest}
 	a, err := client.NewConsumer(ctx, "pull", "a", opts)
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +168,7 @@ func TestReaderKeepsOneWindowAcrossReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	const window = 10
-	r, err := client.NewReader(ctx, "r", &ReaderOptions{StartMessageID: Earliest, ReceiverQueueSize: window})
+	r, err := client.NewReader(ctx, "r", &ReaderOptions{Start: Earliest, ReceiverQueueSize: window})
 	if err != nil {
 		t.Fatal(err)
 	}

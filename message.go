@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"math"
 	"strconv"
 	"time"
 )
@@ -75,13 +74,6 @@ type MessageID struct {
 
 	wire string // base64 as received from the server; "" for IDs built here
 }
-
-// Earliest and Latest are the start positions of a Reader: before the first
-// message of the topic and after the last.
-var (
-	Earliest = MessageID{LedgerID: -1, EntryID: -1, Partition: -1, BatchIndex: -1}
-	Latest   = MessageID{LedgerID: math.MaxInt64, EntryID: math.MaxInt64, Partition: -1, BatchIndex: -1}
-)
 
 // errBadMessageID is wrapped by ParseMessageID's *ArgError.
 var errBadMessageID = errors.New("not a Pulsar MessageIdData")

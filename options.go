@@ -196,12 +196,12 @@ type ConsumerOptions struct {
 	Type SubscriptionType
 	// Mode is Durable (the zero value) or NonDurable.
 	Mode SubscriptionMode
-	// InitialPosition is where a new subscription starts; the zero value is
-	// PositionLatest. It has no effect on an existing subscription. The
+	// InitialPosition is where a new subscription starts, Earliest or
+	// Latest (the zero value). It has no effect on an existing subscription. The
 	// WebSocket API honours it from Pulsar 4.0 on; older servers ignore the
 	// parameter and start at Latest. A NonDurable subscription is created
 	// anew after every reconnect, so it starts there again.
-	InitialPosition InitialPosition
+	InitialPosition Position
 	// ReceiverQueueSize is the server's prefetch and, in push mode, how many
 	// unacknowledged messages it sends before waiting for acks. Zero means
 	// 1000; at most 1000 (the server silently clamps larger values).
@@ -260,11 +260,15 @@ func (o *ConsumerOptions) window() int {
 // ReaderOptions configures a Reader. The zero value (or nil) reads from the
 // latest message on.
 type ReaderOptions struct {
-	// StartMessageID is where reading starts, exclusive: the first message
-	// yielded is the one after it (the server offers no inclusive start).
-	// Use Earliest for the whole topic; the zero value means Latest. A
-	// partitioned topic can be read only from Earliest or Latest: the
-	// server refuses a message ID there, and NewReader returns an *ArgError.
+	// Start is where reading starts: Earliest for the whole topic, or
+	// Latest (the zero value) for what is published from now on.
+	Start Position
+	// StartMessageID, if not zero, starts reading after that message,
+	// exclusive: the first message yielded is the one after it (the server
+	// offers no inclusive start). Start must then be Latest, its zero
+	// value. A partitioned topic can be read only from Earliest or Latest:
+	// the server refuses a message ID there, and NewReader returns an
+	// *ArgError.
 	StartMessageID MessageID
 	// ReceiverQueueSize is the server's window of messages sent ahead of the
 	// reader's flow-control acks. Zero means 1000; at most 1000.

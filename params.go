@@ -16,20 +16,14 @@ import (
 
 // Bounds that the server, the connection or memory impose.
 const (
-	// maxReceiverQueue is the server's cap on receiverQueueSize; larger
-	// values are silently clamped there, so they are refused here.
-	maxReceiverQueue = 1000
+	maxReceiverQueue = 1000 // the server silently clamps a larger receiverQueueSize, so it is refused
 	// maxJavaInt is the largest value the server parses as a Java int
 	// (Integer.parseInt): it refuses more with 400 "Invalid query params"
 	// (Pulsar 4.0.8, every parameter bounded by it: TestServerJavaIntParams).
-	maxJavaInt = 1<<31 - 1
-	// maxPullWindow bounds ConsumerOptions.PullWindow; see its doc.
-	maxPullWindow = 10000
-	// maxFrameSize bounds ProducerOptions.MaxFrameSize: the connection
-	// refuses to write a larger frame.
-	maxFrameSize = wsconn.DefaultWriteLimit
-	// minKeepAlive is the shortest ping interval accepted.
-	minKeepAlive = 100 * time.Millisecond
+	maxJavaInt    = 1<<31 - 1
+	maxPullWindow = 10000                    // see ConsumerOptions.PullWindow
+	maxFrameSize  = wsconn.DefaultWriteLimit // the connection refuses to write a larger frame
+	minKeepAlive  = 100 * time.Millisecond   // the shortest ping interval
 )
 
 // limit is an upper bound and the reason given when it is exceeded.
@@ -59,7 +53,7 @@ const (
 type param[O any] struct {
 	field  string       // the field, as errors name it after the type: "DeadLetter.Topic"
 	key    string       // the query parameter; "" for a client-side setting
-	get    func(*O) any // the value: bool, string, int, int64, time.Duration, []string (a list), topicArg, MessageID or enumArg
+	get    func(*O) any // the value: bool, string, int, int64, time.Duration, []string (a list), topicArg, wire or enumArg
 	limit  limit        // the upper bound of numbers; none if max is 0
 	min    time.Duration
 	minWhy string // the error for a positive duration below min
@@ -88,7 +82,7 @@ var producerParams = []param[ProducerOptions]{
 var consumerParams = []param[ConsumerOptions]{
 	{field: "Type", key: "subscriptionType", get: func(o *ConsumerOptions) any { return subscriptionTypeNames.arg(o.Type) }},
 	{field: "Mode", key: "subscriptionMode", get: func(o *ConsumerOptions) any { return subscriptionModeNames.arg(o.Mode) }},
-	{field: "InitialPosition", key: "subscriptionInitialPosition", get: func(o *ConsumerOptions) any { return initialPositionNames.arg(o.InitialPosition) }},
+	{field: "InitialPosition", key: "subscriptionInitialPosition", get: func(o *ConsumerOptions) any { return positionNames.arg(o.InitialPosition) }},
 	{field: "ReceiverQueueSize", key: "receiverQueueSize", get: func(o *ConsumerOptions) any { return o.ReceiverQueueSize }, limit: queueLimit},
 	{field: "AckTimeout", key: "ackTimeoutMillis", get: func(o *ConsumerOptions) any { return o.AckTimeout }, limit: javaMillis, min: time.Second, minWhy: "must be zero (off) or at least 1s"},
 	{field: "NackRedeliveryDelay", key: "negativeAckRedeliveryDelay", get: func(o *ConsumerOptions) any { return o.NackRedeliveryDelay }, limit: javaMillis, neg: sendZero},
@@ -104,7 +98,9 @@ var consumerParams = []param[ConsumerOptions]{
 }
 
 var readerParams = []param[ReaderOptions]{
-	{field: "StartMessageID", key: "messageId", get: func(o *ReaderOptions) any { return o.StartMessageID }},
+	{field: "Start", get: func(o *ReaderOptions) any { return positionNames.arg(o.Start) }}, // validated here, sent as messageId
+	{field: "StartMessageID", key: "messageId", get: func(o *ReaderOptions) any { return wire(startPosition(o)) },
+		needs: func(o *ReaderOptions) bool { return o.StartMessageID.IsZero() || o.Start == Latest }, why: "set either Start or StartMessageID"},
 	{field: "ReceiverQueueSize", key: "receiverQueueSize", get: func(o *ReaderOptions) any { return o.ReceiverQueueSize }, limit: queueLimit},
 	{field: "Name", key: "readerName", get: func(o *ReaderOptions) any { return o.Name }},
 	{field: "CryptoFailureAction", key: "cryptoFailureAction", get: func(o *ReaderOptions) any { return cryptoNames.arg(o.CryptoFailureAction) }},
@@ -125,6 +121,9 @@ func batching(o *ProducerOptions) bool { return o.Batching }
 
 // topicArg is a topic name in an options field, sent in its full form.
 type topicArg string
+
+// wire is a value already in its query form.
+type wire string
 
 func (o *ProducerOptions) query() (url.Values, error) {
 	return encode("ProducerOptions", o, producerParams)
@@ -155,7 +154,7 @@ func encode[O any](typ string, o *O, table []param[O]) (url.Values, error) {
 
 // encode checks one value and returns its query form ("" for none: the
 // zero value is the server's default) and how an error shows it.
-func (p *param[O]) encode(field string, v any) (wire, shown string, err error) {
+func (p *param[O]) encode(field string, v any) (val, shown string, err error) {
 	switch v := v.(type) {
 	case bool:
 		if v {
@@ -179,13 +178,13 @@ func (p *param[O]) encode(field string, v any) (wire, shown string, err error) {
 		return list(field, v)
 	case topicArg:
 		return topicName(field, string(v))
-	case MessageID:
-		return startPosition(v), v.String(), nil
+	case wire:
+		return string(v), string(v), nil
 	}
 	panic("stargate: query table: unsupported value type for " + field)
 }
 
-func (p *param[O]) number(field string, n int64) (wire, shown string, err error) {
+func (p *param[O]) number(field string, n int64) (val, shown string, err error) {
 	s := strconv.FormatInt(n, 10)
 	switch {
 	case n < 0:
@@ -198,7 +197,7 @@ func (p *param[O]) number(field string, n int64) (wire, shown string, err error)
 	return s, s, nil
 }
 
-func (p *param[O]) duration(field string, d time.Duration) (wire, shown string, err error) {
+func (p *param[O]) duration(field string, d time.Duration) (val, shown string, err error) {
 	switch {
 	case d < 0 && p.neg == sendZero:
 		return "0", d.String(), nil
@@ -215,7 +214,7 @@ func (p *param[O]) duration(field string, d time.Duration) (wire, shown string, 
 }
 
 // list is a comma-separated list of names.
-func list(field string, names []string) (wire, shown string, err error) {
+func list(field string, names []string) (val, shown string, err error) {
 	for _, k := range names {
 		if k == "" || strings.Contains(k, ",") {
 			return "", "", argErr(field, k, "key names must be non-empty and hold no comma")
@@ -225,7 +224,7 @@ func list(field string, names []string) (wire, shown string, err error) {
 	return s, s, nil
 }
 
-func topicName(field, s string) (wire, shown string, err error) {
+func topicName(field, s string) (val, shown string, err error) {
 	if s == "" {
 		return "", "", nil
 	}
@@ -238,12 +237,12 @@ func topicName(field, s string) (wire, shown string, err error) {
 
 // startPosition is a reader's messageId: "" for Latest, the server's
 // default.
-func startPosition(id MessageID) string {
+func startPosition(o *ReaderOptions) string {
 	switch {
-	case id.IsZero(), id.Equal(Latest):
-		return ""
-	case id.Equal(Earliest):
+	case !o.StartMessageID.IsZero():
+		return o.StartMessageID.String()
+	case o.Start == Earliest:
 		return "earliest"
 	}
-	return id.String()
+	return ""
 }

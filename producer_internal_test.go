@@ -52,7 +52,7 @@ func TestFlushWaitsForFutureBeingCompleted(t *testing.T) {
 	acked := make(chan struct{})
 	go func() {
 		defer close(acked)
-		p.onMessage([]byte(`{"result":"ok","messageId":"CLlAEKMXIAAwAA==","context":"`+strconv.FormatUint(e.ctxID, 10)+`"}`))
+		p.onMessage([]byte(`{"result":"ok","messageId":"CLlAEKMXIAAwAA==","context":"` + strconv.FormatUint(e.ctxID, 10) + `"}`))
 	}()
 	// Wait until the handler is stuck completing f: f has left pending, or
 	// the handler holds the pending lock (for 100ms in a row).

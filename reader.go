@@ -53,8 +53,8 @@ type Reader struct {
 const eotProbe = 250 * time.Millisecond
 
 // NewReader opens a reader on topic (any form ParseTopic accepts),
-// positioned by opts.StartMessageID: the first message yielded is the one
-// after it. ctx bounds the connection attempt only; opts may be nil.
+// positioned by opts.Start (Earliest or Latest) or opts.StartMessageID
+// (the first message yielded is the one after it). ctx bounds the connection attempt only; opts may be nil.
 func (c *Client) NewReader(ctx context.Context, topic string, opts *ReaderOptions) (*Reader, error) {
 	t, err := ParseTopic(topic)
 	if err != nil {
@@ -170,8 +170,7 @@ func (r *Reader) fresh(m Message, resumed bool) bool {
 }
 
 func (r *Reader) startsLatest() bool {
-	id := r.opts.StartMessageID
-	return id.IsZero() || id.Equal(Latest)
+	return r.opts.StartMessageID.IsZero() && r.opts.Start == Latest
 }
 
 // flow sends the acknowledgement that frees one slot of the server's

@@ -164,7 +164,7 @@ func TestReaderResumesWithoutGapOrRepeat(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, err := client.NewReader(ctx, "log", &stargate.ReaderOptions{StartMessageID: stargate.Earliest, ReceiverQueueSize: 10})
+	r, err := client.NewReader(ctx, "log", &stargate.ReaderOptions{Start: stargate.Earliest, ReceiverQueueSize: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func startStargate(ctx context.Context, cfg Config, sc Scenario, m *Meter) (func
 			wg.Go(func() { stargateSend(ctx, p, payload, 0, m) })
 		}
 	case Consume:
-		o := &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest, ReceiverQueueSize: cfg.Window}
+		o := &stargate.ConsumerOptions{InitialPosition: stargate.Earliest, ReceiverQueueSize: cfg.Window}
 		if sc.Pull {
 			o.PullMode, o.PullWindow, o.ReceiverQueueSize = true, cfg.Window, 0
 		}

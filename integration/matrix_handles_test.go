@@ -162,7 +162,7 @@ func (c *cell) readBack() {
 		if last.EntryID < 0 {
 			continue
 		}
-		r, err := c.direct.NewReader(c.ctx, p, &stargate.ReaderOptions{StartMessageID: stargate.Earliest})
+		r, err := c.direct.NewReader(c.ctx, p, &stargate.ReaderOptions{Start: stargate.Earliest})
 		if err != nil {
 			c.t.Errorf("reading back %s: %v", p, err)
 			return
@@ -285,7 +285,7 @@ func (c *cell) runConsumerLike() {
 		o := &stargate.ReaderOptions{ReceiverQueueSize: 100}
 		switch c.spec.start {
 		case "earliest":
-			o.StartMessageID = stargate.Earliest
+			o.Start = stargate.Earliest
 		case "id":
 			o.StartMessageID = startID
 		}
@@ -312,9 +312,9 @@ func (c *cell) runConsumerLike() {
 		c.t.Cleanup(func() { r.Close() })
 		hs = append(hs, handle{func(ctx context.Context) func(func(stargate.Message, error) bool) { return r.Messages(ctx) }, r.Close})
 	default:
-		o := &stargate.ConsumerOptions{Type: c.spec.subType, InitialPosition: stargate.PositionEarliest}
+		o := &stargate.ConsumerOptions{Type: c.spec.subType, InitialPosition: stargate.Earliest}
 		if c.spec.nonDurable {
-			o.Mode, o.InitialPosition = stargate.NonDurable, stargate.PositionLatest
+			o.Mode, o.InitialPosition = stargate.NonDurable, stargate.Latest
 		}
 		if c.spec.pull {
 			o.PullMode, o.PullWindow = true, 50

@@ -79,7 +79,7 @@ func TestPartitionedRoundRobin(t *testing.T) {
 	if err := e.admin.CreatePartitionedTopic(e.ctx, topic, 3); err != nil {
 		t.Fatal(err)
 	}
-	c := e.consumer(topic, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	c := e.consumer(topic, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	p := e.producer(topic, &stargate.ProducerOptions{RoutingMode: stargate.RoutingRoundRobin})
 	ids := e.sendAll(p, msgs(30, "p")...)
 	parts := map[int32]int{}

@@ -33,7 +33,7 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { idle.Close() })
-	c, err := relayed.NewConsumer(e.ctx, topic, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	c, err := relayed.NewConsumer(e.ctx, topic, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 	// 4.0.8 (a reader opened at the last message's ID answers isEndOfTopic
 	// false; one opened at the one before answers true), which is the
 	// reader's business, not the producer's.
-	r, err := relayed.NewReader(e.ctx, topic, &stargate.ReaderOptions{StartMessageID: stargate.Earliest})
+	r, err := relayed.NewReader(e.ctx, topic, &stargate.ReaderOptions{Start: stargate.Earliest})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func testTopicTerminated(t *testing.T, tg Target) {
 		t.Errorf("new producer: %v, want a 503 *ConnectError matching ErrTopicTerminated", err)
 	}
 
-	c := e.consumer(topic, "after", &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	c := e.consumer(topic, "after", &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	got := strs(e.receive(c, 3, true))
 	slices.Sort(got)
 	if !slices.Equal(got, []string{"batched", "plain", "raw"}) {
