@@ -59,11 +59,13 @@ type Decoded[T any] struct {
 	Value T
 }
 
-// Decode maps a message sequence (such as Consumer.Messages) to decoded
-// values. A payload that does not decode ends the sequence with a
+// Decode maps a message sequence (such as Consumer.Messages) to values
+// decoded by codec; the codec comes first, as in Encode (and as the
+// function comes first in iterator adapters such as x/exp/xiter.Map). A
+// payload that does not decode ends the sequence with a
 // *CodecError holding the message, so that the caller can Nack or Ack it;
 // ranging the source again resumes after it.
-func Decode[T any](seq iter.Seq2[Message, error], codec Codec[T]) iter.Seq2[Decoded[T], error] {
+func Decode[T any](codec Codec[T], seq iter.Seq2[Message, error]) iter.Seq2[Decoded[T], error] {
 	return func(yield func(Decoded[T], error) bool) {
 		for m, err := range seq {
 			if err != nil {

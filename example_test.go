@@ -260,7 +260,7 @@ func ExampleDecode() {
 	if _, err := p.Send(ctx, m).Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
-	for d, err := range stargate.Decode(c.Messages(ctx), stargate.JSON[order]{}) {
+	for d, err := range stargate.Decode(stargate.JSON[order]{}, c.Messages(ctx)) {
 		if err != nil {
 			log.Fatal(err)
 		}
