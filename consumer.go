@@ -27,7 +27,6 @@ import (
 // unacknowledged messages and those published while disconnected are not
 // redelivered.
 type Consumer struct {
-	sub    string
 	params url.Values
 	l      *link
 	in     *inbox
@@ -56,7 +55,7 @@ func (c *Client) NewConsumer(ctx context.Context, topic, subscription string, op
 	if err != nil {
 		return nil, err
 	}
-	return c.newConsumer(ctx, "/ws/v2/consumer/"+t.path()+"/"+escapeName(subscription), t, subscription, o, q)
+	return c.newConsumer(ctx, "/ws/v2/consumer/"+t.path()+"/"+escapeName(subscription), t, o, q)
 }
 
 // NewMultiTopicConsumer subscribes to several topics at once through the
@@ -98,7 +97,7 @@ func (c *Client) newV3(ctx context.Context, topics []string, pattern, subscripti
 	if err := multiTopicQuery(q, topics, pattern); err != nil {
 		return nil, err
 	}
-	return c.newConsumer(ctx, "/ws/v3/consumer/"+escapeName(subscription), Topic{}, subscription, o, q)
+	return c.newConsumer(ctx, "/ws/v3/consumer/"+escapeName(subscription), Topic{}, o, q)
 }
 
 // multiTopicQuery sets topics or topicsPattern for a v3 consumer.
@@ -125,8 +124,8 @@ func multiTopicQuery(q url.Values, topics []string, pattern string) error {
 	return nil
 }
 
-func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub string, o ConsumerOptions, q url.Values) (*Consumer, error) {
-	cons := &Consumer{sub: sub, params: q, in: newInbox(o.window(), t, nil)}
+func (c *Client) newConsumer(ctx context.Context, path string, t Topic, o ConsumerOptions, q url.Values) (*Consumer, error) {
+	cons := &Consumer{params: q, in: newInbox(o.window(), t, nil)}
 	cons.seq.take = cons.take
 	if o.PullMode {
 		cons.permits = backpressure.NewPermits(o.PullWindow, o.PullWindow/2)
@@ -138,9 +137,6 @@ func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub stri
 	}
 	return cons, nil
 }
-
-// Subscription returns the subscription name.
-func (c *Consumer) Subscription() string { return c.sub }
 
 // Messages returns a single-use iterator over the messages delivered to
 // the consumer. At most one of msg and err is non-zero, and a non-nil err is

@@ -31,7 +31,6 @@ import (
 // be stored twice: delivery is at-least-once.
 type Producer struct {
 	client  *Client
-	topic   Topic
 	opts    ProducerOptions
 	params  url.Values
 	l       *link
@@ -80,7 +79,6 @@ func (c *Client) NewProducer(ctx context.Context, topic string, opts *ProducerOp
 func (c *Client) newProducer(ctx context.Context, t Topic, o ProducerOptions, q url.Values) (*Producer, error) {
 	p := &Producer{
 		client:   c,
-		topic:    t,
 		opts:     o,
 		params:   q,
 		win:      backpressure.NewWindow(int64(o.MaxInFlight), int64(o.MaxInFlightBytes)),
@@ -101,9 +99,6 @@ func (c *Client) newProducer(ctx context.Context, t Topic, o ProducerOptions, q 
 	p.sock = p.l.current()
 	return p, nil
 }
-
-// Topic returns the producer's topic.
-func (p *Producer) Topic() Topic { return p.topic }
 
 // Send queues m for the topic and returns its future at once, or after
 // waiting for room in the in-flight window and for the connection's write
