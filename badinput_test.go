@@ -44,7 +44,7 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A delivered message, for the ack-after-close case.
-	if _, err := stargate.Produce(ctx, srv.URL()+"/ws/v2/producer/persistent/public/default/closed", stargate.Message{Payload: []byte("x")}); err != nil {
+	if _, err := client.Produce(ctx, "closed", nil, stargate.Message{Payload: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
 	var delivered stargate.Message
@@ -216,10 +216,14 @@ func TestBadInput(t *testing.T) {
 			return err
 		}, is(context.Canceled)},
 		{"bad message ID", func() error { _, err := stargate.ParseMessageID("not-an-id"); return err }, arg("message ID")},
-		{"bad one-shot URL", func() error {
-			_, err := stargate.Produce(ctx, srv.URL()+"/ws/v2/consumer/x", stargate.Message{})
+		{"one-shot send to a bad topic", func() error {
+			_, err := client.Produce(ctx, "a/b", nil, stargate.Message{})
 			return err
-		}, arg("producer URL")},
+		}, arg("topic")},
+		{"one-shot send with bad options", func() error {
+			_, err := client.Produce(ctx, topic, &stargate.ProducerOptions{MaxPendingMessages: 5}, stargate.Message{})
+			return err
+		}, arg("ProducerOptions.MaxPendingMessages")},
 		{"batch of zero", func() error {
 			for _, err := range cons.Batches(ctx, 0, time.Second) {
 				return err

@@ -23,7 +23,7 @@
 // [ProducerOptions.MaxInFlightBytes]): Send waits for a slot as long as its
 // ctx allows, and never longer. Every send carries a unique context id and
 // acknowledgements are matched by it, in whatever order they arrive.
-// [Produce] is a one-shot send to a producer URL.
+// [Client.Produce] is a one-shot send: a producer that lives for one call.
 //
 // # Consuming
 //

@@ -72,7 +72,7 @@ func ExampleConsumer_Messages() {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := stargate.Produce(ctx, srv.URL()+"/ws/v2/producer/persistent/public/default/orders",
+	if _, err := client.Produce(ctx, "orders", nil,
 		stargate.Message{Payload: []byte("hello")}, stargate.Message{Payload: []byte("world")}); err != nil {
 		log.Fatal(err)
 	}
@@ -227,11 +227,10 @@ func ExampleSendFuture_Wait() {
 	// true <nil>
 }
 
-func ExampleProduce() {
-	srv, _ := fakeBroker()
+func ExampleClient_Produce() {
+	srv, client := fakeBroker()
 	defer srv.Close()
-	ids, err := stargate.Produce(context.Background(),
-		srv.URL()+"/ws/v2/producer/persistent/public/default/once",
+	ids, err := client.Produce(context.Background(), "persistent://public/default/once", nil,
 		stargate.Message{Payload: []byte("a")}, stargate.Message{Payload: []byte("b")})
 	fmt.Println(len(ids), err)
 	// Output: 2 <nil>

@@ -73,10 +73,6 @@ func (c *Client) NewProducer(ctx context.Context, topic string, opts *ProducerOp
 	if err != nil {
 		return nil, err
 	}
-	return c.newProducer(ctx, t, o, q)
-}
-
-func (c *Client) newProducer(ctx context.Context, t Topic, o ProducerOptions, q url.Values) (*Producer, error) {
 	p := &Producer{
 		client:   c,
 		opts:     o,

@@ -102,7 +102,7 @@ func TestOneShotProduce(t *testing.T) {
 	e := plain(t)
 	topic := dockertest.UniqueTopic(t)
 	c := e.consumer(topic, "sub", nil)
-	ids, err := stargate.Produce(e.ctx, e.broker.ProducerURL(topic), msgs(3, "once")...)
+	ids, err := e.client.Produce(e.ctx, topic, nil, msgs(3, "once")...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,11 +134,13 @@ func TestProducerNameConflictAndSendAfterClose(t *testing.T) {
 
 func TestBadParameterIsBadRequest(t *testing.T) {
 	e := plain(t)
-	// Every option is validated locally; an unknown parameter value can only
-	// reach the server through the one-shot URL.
-	_, err := stargate.Produce(e.ctx, e.broker.ProducerURL(dockertest.UniqueTopic(t))+"?sendTimeoutMillis=soon", stargate.Message{})
+	// Every option is validated locally. A topics pattern that compiles as
+	// RE2 but not as a Java regular expression ((?P<name>…) is Go's named
+	// group syntax) reaches the server, which refuses it with 400 "Invalid
+	// query params: Unknown inline modifier".
+	_, err := e.client.NewPatternConsumer(e.ctx, "persistent://public/default/(?P<n>x)", "sub", nil)
 	if !errors.Is(err, stargate.ErrBadRequest) {
-		t.Fatalf("bad sendTimeoutMillis: %v, want ErrBadRequest", err)
+		t.Fatalf("a pattern Java cannot compile: %v, want ErrBadRequest", err)
 	}
 	var ce *stargate.ConnectError
 	if errors.As(err, &ce) && ce.Message == "" {
