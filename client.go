@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -107,19 +108,9 @@ func (c *Client) token(ctx context.Context) (string, error) {
 	if c.opts.TokenProvider != nil {
 		tok, err := c.opts.TokenProvider(ctx)
 		if err != nil {
-			return "", &TokenError{Err: err}
+			return "", fmt.Errorf("stargate: token provider: %w", err)
 		}
 		return strings.TrimPrefix(tok, "Bearer "), nil
 	}
 	return c.opts.Token, nil
 }
-
-// TokenError reports that ClientOptions.TokenProvider failed; it wraps the
-// provider's error.
-type TokenError struct{ Err error }
-
-// Error describes the provider failure.
-func (e *TokenError) Error() string { return "stargate: token provider: " + e.Err.Error() }
-
-// Unwrap returns the provider's error.
-func (e *TokenError) Unwrap() error { return e.Err }

@@ -2,6 +2,7 @@ package stargate
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"net/url"
 	"regexp"
@@ -234,8 +235,9 @@ func (c *Consumer) IsEndOfTopic(ctx context.Context) (bool, error) {
 }
 
 // Unsubscribe deletes the subscription and closes the consumer. The server
-// refuses (and Unsubscribe returns an error) while other consumers are
-// connected to the subscription.
+// refuses while other consumers are connected to the subscription: it
+// closes the connection instead, and Unsubscribe returns an error that
+// wraps the close (a *CloseError, say); the consumer then reconnects.
 func (c *Consumer) Unsubscribe(ctx context.Context) error {
 	s := c.l.current()
 	if err := c.l.ended(); err != nil {
@@ -254,22 +256,11 @@ func (c *Consumer) Unsubscribe(ctx context.Context) error {
 	case <-reply:
 		return c.Close()
 	case <-s.conn.Done():
-		return &UnsubscribeError{Err: orClosed(c.l.translate(s.conn.Err(), ""))}
+		return fmt.Errorf("stargate: unsubscribe failed: %w", orClosed(c.l.translate(s.conn.Err(), "")))
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
-
-// UnsubscribeError reports that the server closed the connection instead
-// of deleting the subscription, typically because other consumers are
-// still connected to it.
-type UnsubscribeError struct{ Err error }
-
-// Error describes why the subscription was not deleted.
-func (e *UnsubscribeError) Error() string { return "stargate: unsubscribe failed: " + e.Err.Error() }
-
-// Unwrap returns the connection's close cause.
-func (e *UnsubscribeError) Unwrap() error { return e.Err }
 
 // Close closes the connection. Messages that were delivered but not
 // acknowledged go back to the subscription. A range in progress ends with

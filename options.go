@@ -27,7 +27,8 @@ type ClientOptions struct {
 	Token string
 	// TokenProvider, if set, is asked for a token at every dial (and so at
 	// every reconnect), so that refreshed tokens are picked up. It takes
-	// precedence over Token.
+	// precedence over Token. Its error, wrapped, is what a dial fails with
+	// (errors.Is matches it); a reconnect retries it with backoff.
 	TokenProvider func(ctx context.Context) (string, error)
 	// TokenInQuery sends the token as the browser-style "token" query
 	// parameter instead of the Authorization header. Only for servers or
