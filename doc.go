@@ -72,8 +72,8 @@
 // refused connection is a [*ConnectError] carrying the HTTP status and the
 // server's message, matching [ErrBadRequest], [ErrUnauthorized],
 // [ErrForbidden], [ErrTopicNotFound], [ErrBusy], [ErrTooManyRequests] or
-// [ErrServer]. A message the broker refused is a [*SendError] whose
-// Temporary method says whether retrying can help. A terminated topic ends
+// [ErrServer]. A message the broker refused is a [*SendError].
+// [IsRetryable] says whether retrying a failed dial or send can help. A terminated topic ends
 // its producers with an error matching [ErrTopicTerminated]. [ErrClosed]
 // follows Close. Every wrap keeps ctx's error matchable with errors.Is.
 //

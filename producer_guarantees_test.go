@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
@@ -471,7 +472,7 @@ func TestProducerTopicTerminated(t *testing.T) {
 	// The existing producer's next send.
 	_, err = p.Send(ctx, stargate.Message{Payload: []byte("after")}).Wait(ctx)
 	var se *stargate.SendError
-	if !errors.As(err, &se) || !errors.Is(err, stargate.ErrTopicTerminated) || se.Temporary() {
+	if !errors.As(err, &se) || !errors.Is(err, stargate.ErrTopicTerminated) || stargate.IsRetryable(err) {
 		t.Fatalf("send after terminate: %v, want a *SendError matching ErrTopicTerminated, not temporary", err)
 	}
 	// Later sends fail at once, without reaching the server.
@@ -501,7 +502,7 @@ func TestProducerTopicTerminated(t *testing.T) {
 	// A new producer.
 	_, err = client.NewProducer(ctx, topic, nil)
 	var ce *stargate.ConnectError
-	if !errors.As(err, &ce) || ce.StatusCode != 503 || !errors.Is(err, stargate.ErrTopicTerminated) || ce.Temporary() {
+	if !errors.As(err, &ce) || ce.StatusCode != 503 || !errors.Is(err, stargate.ErrTopicTerminated) || stargate.IsRetryable(err) {
 		t.Fatalf("new producer: %v, want a 503 *ConnectError matching ErrTopicTerminated, not temporary", err)
 	}
 
@@ -591,8 +592,24 @@ func TestTopicTerminatedErrorMatching(t *testing.T) {
 		if got := errors.Is(tc.err, stargate.ErrTopicTerminated); got != tc.terminated {
 			t.Errorf("%v: errors.Is(ErrTopicTerminated) = %v", tc.err, got)
 		}
-		if got := tc.err.(interface{ Temporary() bool }).Temporary(); got != tc.temporary {
-			t.Errorf("%v: Temporary() = %v", tc.err, got)
+		if got := stargate.IsRetryable(tc.err); got != tc.temporary {
+			t.Errorf("%v: IsRetryable = %v", tc.err, got)
+		}
+	}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{stargate.ErrSendTimeout, true},
+		{fmt.Errorf("wrapped: %w", &stargate.ConnectError{StatusCode: 409}), true},
+		{&stargate.ConnectError{StatusCode: 401}, false},
+		{stargate.ErrClosed, false},
+		{context.DeadlineExceeded, false},
+		{&stargate.ArgError{Arg: "topic"}, false},
+		{nil, false},
+	} {
+		if got := stargate.IsRetryable(tc.err); got != tc.want {
+			t.Errorf("IsRetryable(%v) = %v", tc.err, got)
 		}
 	}
 	if ce := (&stargate.ConnectError{StatusCode: 503, Message: "TopicTerminatedException"}); !errors.Is(ce, stargate.ErrServer) {

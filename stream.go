@@ -220,13 +220,13 @@ func (e *redactedError) Unwrap() error { return e.err }
 
 // terminal reports whether an error means reconnecting cannot help: a dial
 // refused with 400, 401, 403 or 404, or with 503 because the topic was
-// terminated (ErrTopicTerminated; see ConnectError.Temporary), or a
+// terminated (ErrTopicTerminated; see IsRetryable), or a
 // connection lost to a message over ClientOptions.MaxMessageSize, which
 // the broker would send again. Transport errors, 409, 429, other 5xx and
 // token provider failures are retried with backoff.
 func terminal(err error) bool {
 	var ce *ConnectError
-	return errors.As(err, &ce) && !ce.Temporary() || errors.Is(err, ErrMessageTooLarge)
+	return errors.As(err, &ce) && !ce.temporary() || errors.Is(err, ErrMessageTooLarge)
 }
 
 // fail ends the link with err (a *ProtocolError, say) instead of

@@ -30,8 +30,8 @@ func TestExclusiveConflictIsBusy(t *testing.T) {
 	if !errors.Is(err, stargate.ErrBusy) || !errors.As(err, &ce) || ce.StatusCode != 409 {
 		t.Fatalf("second exclusive consumer: %v, want a 409 *ConnectError matching ErrBusy", err)
 	}
-	if !ce.Temporary() {
-		t.Error("409 should be temporary")
+	if !stargate.IsRetryable(err) {
+		t.Error("409 should be retryable")
 	}
 }
 

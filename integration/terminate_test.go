@@ -59,7 +59,7 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 	// The existing producer's next send.
 	_, err = p.Send(e.ctx, stargate.Message{Payload: []byte("late")}).Wait(e.ctx)
 	var se *stargate.SendError
-	if !errors.As(err, &se) || se.Code != 8 || !errors.Is(err, stargate.ErrTopicTerminated) || se.Temporary() {
+	if !errors.As(err, &se) || se.Code != 8 || !errors.Is(err, stargate.ErrTopicTerminated) || stargate.IsRetryable(err) {
 		t.Errorf("send after terminate: %v, want a send-error:8 *SendError matching ErrTopicTerminated, not temporary", err)
 	} else {
 		t.Logf("send after terminate: code %d, message %q", se.Code, se.Msg)
@@ -78,7 +78,7 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 	// A new producer.
 	_, err = e.client.NewProducer(e.ctx, topic, nil)
 	var ce *stargate.ConnectError
-	if !errors.As(err, &ce) || ce.StatusCode != 503 || !errors.Is(err, stargate.ErrTopicTerminated) || ce.Temporary() {
+	if !errors.As(err, &ce) || ce.StatusCode != 503 || !errors.Is(err, stargate.ErrTopicTerminated) || stargate.IsRetryable(err) {
 		t.Errorf("new producer: %v, want a 503 *ConnectError matching ErrTopicTerminated, not temporary", err)
 	} else {
 		t.Logf("new producer: %d %q", ce.StatusCode, ce.Message)

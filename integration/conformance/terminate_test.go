@@ -38,7 +38,7 @@ func testTopicTerminated(t *testing.T, tg Target) {
 	for name, p := range map[string]*stargate.Producer{"plain": p, "batching": pb} {
 		_, err := p.Send(e.ctx, stargate.Message{Payload: []byte("late")}).Wait(e.ctx)
 		var se *stargate.SendError
-		if !errors.As(err, &se) || !errors.Is(err, stargate.ErrTopicTerminated) || se.Temporary() {
+		if !errors.As(err, &se) || !errors.Is(err, stargate.ErrTopicTerminated) || stargate.IsRetryable(err) {
 			t.Errorf("%s producer, send after terminate: %v, want a *SendError matching ErrTopicTerminated", name, err)
 		}
 		f := p.Send(e.ctx, stargate.Message{Payload: []byte("later")})
@@ -53,7 +53,7 @@ func testTopicTerminated(t *testing.T, tg Target) {
 	}
 	_, err := e.client.NewProducer(e.ctx, topic, nil)
 	var ce *stargate.ConnectError
-	if !errors.As(err, &ce) || ce.StatusCode != 503 || !errors.Is(err, stargate.ErrTopicTerminated) || ce.Temporary() {
+	if !errors.As(err, &ce) || ce.StatusCode != 503 || !errors.Is(err, stargate.ErrTopicTerminated) || stargate.IsRetryable(err) {
 		t.Errorf("new producer: %v, want a 503 *ConnectError matching ErrTopicTerminated", err)
 	}
 
