@@ -44,7 +44,7 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A delivered message, for the ack-after-close case.
-	if _, err := stargate.Produce(ctx, srv.URL()+"/ws/v2/producer/persistent/public/default/closed", stargate.Message{Payload: []byte("x")}); err != nil {
+	if _, err := client.Produce(ctx, "closed", nil, stargate.Message{Payload: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
 	var delivered stargate.Message
@@ -57,7 +57,7 @@ func TestBadInput(t *testing.T) {
 	}
 	closedCons.Close()
 
-	send := func(m stargate.Message) error { _, err := p.Send(ctx, m).Wait(); return err }
+	send := func(m stargate.Message) error { _, err := p.Send(ctx, m).Wait(ctx); return err }
 	arg := func(field string) func(error) bool {
 		return func(err error) bool {
 			var ae *stargate.ArgError
@@ -204,22 +204,26 @@ func TestBadInput(t *testing.T) {
 		{"empty replication cluster", func() error { return send(stargate.Message{ReplicationClusters: []string{""}}) }, arg("Message.ReplicationClusters")},
 		{"ack of a zero message", func() error { return stargate.Message{}.Ack(ctx) }, is(stargate.ErrInvalidMessage)},
 		{"nack of a hand-built message", func() error {
-			return stargate.Message{ID: stargate.Earliest, Payload: []byte("x")}.Nack(ctx)
+			return stargate.Message{ID: stargate.MessageID{LedgerID: 1, EntryID: 2}, Payload: []byte("x")}.Nack(ctx)
 		}, is(stargate.ErrInvalidMessage)},
 		{"ack after close", func() error { return delivered.Ack(ctx) }, is(stargate.ErrClosed)},
-		{"send on a closed producer", func() error { _, err := closed.Send(ctx, stargate.Message{}).Wait(); return err }, is(stargate.ErrClosed)},
+		{"send on a closed producer", func() error { _, err := closed.Send(ctx, stargate.Message{}).Wait(ctx); return err }, is(stargate.ErrClosed)},
 		{"flush of a closed producer", func() error { return closed.Flush(ctx) }, is(stargate.ErrClosed)},
 		{"send with a done ctx", func() error {
 			done, cancel := context.WithCancel(ctx)
 			cancel()
-			_, err := p.Send(done, stargate.Message{Payload: []byte("cancelled")}).Wait()
+			_, err := p.Send(done, stargate.Message{Payload: []byte("cancelled")}).Wait(done)
 			return err
 		}, is(context.Canceled)},
 		{"bad message ID", func() error { _, err := stargate.ParseMessageID("not-an-id"); return err }, arg("message ID")},
-		{"bad one-shot URL", func() error {
-			_, err := stargate.Produce(ctx, srv.URL()+"/ws/v2/consumer/x", stargate.Message{})
+		{"one-shot send to a bad topic", func() error {
+			_, err := client.Produce(ctx, "a/b", nil, stargate.Message{})
 			return err
-		}, arg("producer URL")},
+		}, arg("topic")},
+		{"one-shot send with bad options", func() error {
+			_, err := client.Produce(ctx, topic, &stargate.ProducerOptions{MaxPendingMessages: 5}, stargate.Message{})
+			return err
+		}, arg("ProducerOptions.MaxPendingMessages")},
 		{"batch of zero", func() error {
 			for _, err := range cons.Batches(ctx, 0, time.Second) {
 				return err
@@ -237,7 +241,7 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: %d messages reached the broker", tc.name, after.MsgIn-before.MsgIn)
 		}
 		// The live producer and consumer still work.
-		if _, err := p.Send(ctx, stargate.Message{Payload: []byte(tc.name)}).Wait(); err != nil {
+		if _, err := p.Send(ctx, stargate.Message{Payload: []byte(tc.name)}).Wait(ctx); err != nil {
 			t.Fatalf("%s: live producer broken: %v", tc.name, err)
 		}
 		for m, err := range cons.Messages(ctx) {
@@ -281,8 +285,8 @@ func TestConcurrentRangeAndDoubleWait(t *testing.T) {
 	p, _ := client.NewProducer(ctx, "t", nil)
 	defer p.Close()
 	f := p.Send(ctx, stargate.Message{Payload: []byte("x")})
-	id1, err1 := f.Wait()
-	id2, err2 := f.Wait()
+	id1, err1 := f.Wait(ctx)
+	id2, err2 := f.Wait(ctx)
 	if err1 != nil || err2 != nil || id1 != id2 {
 		t.Fatalf("waiting twice: %v %v / %v %v", id1, err1, id2, err2)
 	}

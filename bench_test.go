@@ -126,7 +126,7 @@ func BenchmarkSend(b *testing.B) {
 			cpu := cpuTime()
 			for b.Loop() {
 				if f := ring[i]; f != nil {
-					if _, err := f.Wait(); err != nil {
+					if _, err := f.Wait(ctx); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -211,7 +211,7 @@ func BenchmarkSendMemory(b *testing.B) {
 		var after10k uint64
 		for i := range 1_000_000 {
 			if f := ring[i%1000]; f != nil {
-				if _, err := f.Wait(); err != nil {
+				if _, err := f.Wait(ctx); err != nil {
 					b.Fatal(err)
 				}
 			}

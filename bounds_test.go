@@ -23,7 +23,7 @@ func TestBatchesHugeSizeAllocatesWhatArrives(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c, err := client.NewConsumer(ctx, "huge-batch", "s", &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	c, err := client.NewConsumer(ctx, "huge-batch", "s", &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	if err != nil {
 		t.Fatal(err)
 	}

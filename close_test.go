@@ -33,7 +33,7 @@ func TestCloseWhileBusy(t *testing.T) {
 			wg.Go(func() {
 				for {
 					f := p.Send(ctx, stargate.Message{Payload: []byte("x")})
-					if _, err := f.Wait(); errors.Is(err, stargate.ErrClosed) {
+					if _, err := f.Wait(ctx); errors.Is(err, stargate.ErrClosed) {
 						return
 					} else if err != nil {
 						t.Errorf("send: %v", err)
@@ -44,7 +44,7 @@ func TestCloseWhileBusy(t *testing.T) {
 		}
 		wg.Go(func() {
 			for p.Flush(ctx) == nil {
-				if _, err := p.Send(ctx, stargate.Message{}).Wait(); errors.Is(err, stargate.ErrClosed) {
+				if _, err := p.Send(ctx, stargate.Message{}).Wait(ctx); errors.Is(err, stargate.ErrClosed) {
 					return
 				}
 			}
@@ -126,13 +126,13 @@ func TestBoundedMemoryAgainstStall(t *testing.T) {
 		}
 		f := p.Send(sctx, stargate.Message{Payload: payload})
 		if i == window {
-			if _, err := f.Wait(); !errors.Is(err, context.DeadlineExceeded) {
+			if _, err := f.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("send against a full window: %v", err)
 			}
 			continue
 		}
 		if done(f) {
-			if _, err := f.Wait(); !errors.Is(err, context.Canceled) {
+			if _, err := f.Wait(ctx); !errors.Is(err, context.Canceled) {
 				t.Fatalf("send with a done ctx: %v", err)
 			}
 			continue

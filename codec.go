@@ -1,11 +1,9 @@
 package stargate
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"iter"
-	"time"
 	"unicode/utf8"
 )
 
@@ -61,11 +59,13 @@ type Decoded[T any] struct {
 	Value T
 }
 
-// Decode maps a message sequence (such as Consumer.Messages) to decoded
-// values. A payload that does not decode ends the sequence with a
+// Decode maps a message sequence (such as Consumer.Messages) to values
+// decoded by codec; the codec comes first, as in Encode (and as the
+// function comes first in iterator adapters such as x/exp/xiter.Map). A
+// payload that does not decode ends the sequence with a
 // *CodecError holding the message, so that the caller can Nack or Ack it;
 // ranging the source again resumes after it.
-func Decode[T any](seq iter.Seq2[Message, error], codec Codec[T]) iter.Seq2[Decoded[T], error] {
+func Decode[T any](codec Codec[T], seq iter.Seq2[Message, error]) iter.Seq2[Decoded[T], error] {
 	return func(yield func(Decoded[T], error) bool) {
 		for m, err := range seq {
 			if err != nil {
@@ -96,78 +96,3 @@ func (e *CodecError) Error() string { return "stargate: codec: " + e.Err.Error()
 
 // Unwrap returns the codec's error.
 func (e *CodecError) Unwrap() error { return e.Err }
-
-// batchPrealloc caps the capacity a batch starts with; larger batches grow
-// as messages arrive.
-const batchPrealloc = 1024
-
-// batches groups what take returns into slices of at most size messages,
-// yielding a batch when it is full or wait after its first message.
-func batches(ctx context.Context, size int, wait time.Duration, guard *inbox, take func(context.Context) (Message, error)) iter.Seq2[[]Message, error] {
-	return func(yield func([]Message, error) bool) {
-		if size < 1 || wait <= 0 {
-			yield(nil, argErr("batch", "", "size must be at least 1 and wait positive"))
-			return
-		}
-		if !guard.ranging.CompareAndSwap(false, true) {
-			yield(nil, ErrConcurrentIteration)
-			return
-		}
-		defer guard.ranging.Store(false)
-		for {
-			first, err := take(ctx)
-			if err != nil {
-				if err != errEndOfTopic {
-					yield(nil, err)
-				}
-				return
-			}
-			// size bounds the batch; only what arrives is allocated (a size
-			// of a billion must not reserve a billion messages).
-			batch := append(make([]Message, 0, min(size, batchPrealloc)), first)
-			bctx, cancel := context.WithTimeout(ctx, wait)
-			for len(batch) < size {
-				m, err := take(bctx)
-				if err != nil {
-					if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-						break // the batch's time is up
-					}
-					cancel()
-					if !yield(batch, nil) {
-						return
-					}
-					if err != errEndOfTopic {
-						yield(nil, err)
-					}
-					return
-				}
-				batch = append(batch, m)
-			}
-			cancel()
-			if !yield(batch, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Batches is Messages grouped into slices of at most size messages: a batch
-// is yielded when it is full or wait after its first message arrived,
-// whichever comes first. The contract of Messages applies; each message
-// must still be acknowledged.
-func (c *Consumer) Batches(ctx context.Context, size int, wait time.Duration) iter.Seq2[[]Message, error] {
-	return batches(ctx, size, wait, &c.inbox, func(ctx context.Context) (Message, error) {
-		c.demand()
-		m, err := c.next(ctx, 0)
-		if err == nil {
-			c.taken(m)
-		}
-		return m, err
-	})
-}
-
-// Batches is Messages grouped into slices of at most size messages, as
-// Consumer.Batches.
-func (r *Reader) Batches(ctx context.Context, size int, wait time.Duration) iter.Seq2[[]Message, error] {
-	return batches(ctx, size, wait, &r.inbox, r.take)
-}

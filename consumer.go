@@ -2,8 +2,10 @@ package stargate
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,12 +28,10 @@ import (
 // unacknowledged messages and those published while disconnected are not
 // redelivered.
 type Consumer struct {
-	client *Client
-	sub    string
 	params url.Values
-	opts   ConsumerOptions
 	l      *link
-	inbox
+	in     *inbox
+	seq    sequence
 
 	permitMu   sync.Mutex
 	permits    *backpressure.Permits // nil in push mode
@@ -56,7 +56,7 @@ func (c *Client) NewConsumer(ctx context.Context, topic, subscription string, op
 	if err != nil {
 		return nil, err
 	}
-	return c.newConsumer(ctx, "/ws/v2/consumer/"+t.path()+"/"+escapeName(subscription), t, subscription, o, q)
+	return c.newConsumer(ctx, "/ws/v2/consumer/"+t.path()+"/"+escapeName(subscription), t, o, q)
 }
 
 // NewMultiTopicConsumer subscribes to several topics at once through the
@@ -98,31 +98,46 @@ func (c *Client) newV3(ctx context.Context, topics []string, pattern, subscripti
 	if err := multiTopicQuery(q, topics, pattern); err != nil {
 		return nil, err
 	}
-	return c.newConsumer(ctx, "/ws/v3/consumer/"+escapeName(subscription), Topic{}, subscription, o, q)
+	return c.newConsumer(ctx, "/ws/v3/consumer/"+escapeName(subscription), Topic{}, o, q)
 }
 
-func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub string, o ConsumerOptions, q url.Values) (*Consumer, error) {
-	window := o.ReceiverQueueSize
-	if window == 0 {
-		window = maxReceiverQueue
+// multiTopicQuery sets topics or topicsPattern for a v3 consumer.
+func multiTopicQuery(q url.Values, topics []string, pattern string) error {
+	if pattern != "" {
+		if _, err := regexp.Compile(pattern); err != nil {
+			return argErr("topics pattern", pattern, "not a regular expression: "+err.Error())
+		}
+		q.Set("topicsPattern", pattern)
+		return nil
 	}
-	if o.PullMode {
-		window = o.PullWindow
+	if len(topics) == 0 {
+		return argErr("topics", "", "need at least one topic")
 	}
-	cons := &Consumer{client: c, sub: sub, params: q, opts: o, inbox: newInbox(window, t)}
+	names := make([]string, len(topics))
+	for i, s := range topics {
+		t, err := ParseTopic(s)
+		if err != nil {
+			return err
+		}
+		names[i] = t.String()
+	}
+	q.Set("topics", strings.Join(names, ","))
+	return nil
+}
+
+func (c *Client) newConsumer(ctx context.Context, path string, t Topic, o ConsumerOptions, q url.Values) (*Consumer, error) {
+	cons := &Consumer{params: q, in: newInbox(o.window(), t, nil)}
+	cons.seq.take = cons.take
 	if o.PullMode {
 		cons.permits = backpressure.NewPermits(o.PullWindow, o.PullWindow/2)
 	}
 	cons.l = c.newLink(path, cons)
-	cons.inbox.l = cons.l
+	cons.in.l = cons.l
 	if err := cons.l.start(ctx); err != nil {
 		return nil, err
 	}
 	return cons, nil
 }
-
-// Subscription returns the subscription name.
-func (c *Consumer) Subscription() string { return c.sub }
 
 // Messages returns a single-use iterator over the messages delivered to
 // the consumer. At most one of msg and err is non-zero, and a non-nil err is
@@ -146,25 +161,26 @@ func (c *Consumer) Subscription() string { return c.sub }
 // server for messages: a loop that stops asking (a full errgroup, a break)
 // makes the server stop sending once PullWindow messages are ahead.
 func (c *Consumer) Messages(ctx context.Context) iter.Seq2[Message, error] {
-	return func(yield func(Message, error) bool) {
-		if !c.ranging.CompareAndSwap(false, true) {
-			yield(Message{}, ErrConcurrentIteration)
-			return
-		}
-		defer c.ranging.Store(false)
-		for {
-			c.demand()
-			m, err := c.next(ctx, 0)
-			if err != nil {
-				yield(Message{}, err)
-				return
-			}
-			c.taken(m)
-			if !yield(m, nil) {
-				return
-			}
-		}
+	return c.seq.messages(ctx)
+}
+
+// Batches is Messages grouped into slices of at most size messages: a batch
+// is yielded when it is full or wait after its first message arrived,
+// whichever comes first. The contract of Messages applies (one range at a
+// time, Batches and Messages included); each message must still be
+// acknowledged.
+func (c *Consumer) Batches(ctx context.Context, size int, wait time.Duration) iter.Seq2[[]Message, error] {
+	return c.seq.batches(ctx, size, wait)
+}
+
+// take is the sequences' source: demand, then the next message.
+func (c *Consumer) take(ctx context.Context) (Message, error) {
+	c.demand()
+	m, err := c.in.next(ctx, 0)
+	if err == nil {
+		c.taken(m)
 	}
+	return m, err
 }
 
 // demand records that the loop wants a message and, in pull mode, sends a
@@ -206,7 +222,7 @@ func (c *Consumer) taken(m Message) {
 		return
 	}
 	c.permitMu.Lock()
-	if m.ack.s == c.permitSock {
+	if m.from.s == c.permitSock {
 		c.permits.Taken()
 	}
 	c.permitMu.Unlock()
@@ -215,15 +231,16 @@ func (c *Consumer) taken(m Message) {
 // IsEndOfTopic reports whether the topic has been terminated and the
 // subscription has received every message in it.
 func (c *Consumer) IsEndOfTopic(ctx context.Context) (bool, error) {
-	return c.isEndOfTopic(ctx)
+	return c.in.isEndOfTopic(ctx)
 }
 
 // Unsubscribe deletes the subscription and closes the consumer. The server
-// refuses (and Unsubscribe returns an error) while other consumers are
-// connected to the subscription.
+// refuses while other consumers are connected to the subscription: it
+// closes the connection instead, and Unsubscribe returns an error that
+// wraps the close (a *CloseError, say); the consumer then reconnects.
 func (c *Consumer) Unsubscribe(ctx context.Context) error {
 	s := c.l.current()
-	if err := c.end(); err != nil {
+	if err := c.l.ended(); err != nil {
 		return err
 	}
 	if err := s.write([]byte(`{"type":"unsubscribe"}`)); err != nil {
@@ -231,7 +248,7 @@ func (c *Consumer) Unsubscribe(ctx context.Context) error {
 	}
 	// The server answers nothing; it closes the session if unsubscribing
 	// failed. A reply to a later query proves the unsubscribe was done.
-	reply, err := s.acker().askEndOfTopic()
+	reply, err := c.in.conn(s).askEndOfTopic()
 	if err != nil {
 		return err
 	}
@@ -239,22 +256,11 @@ func (c *Consumer) Unsubscribe(ctx context.Context) error {
 	case <-reply:
 		return c.Close()
 	case <-s.conn.Done():
-		return &UnsubscribeError{Err: orClosed(c.l.translate(s.conn.Err(), ""))}
+		return fmt.Errorf("stargate: unsubscribe failed: %w", orClosed(c.l.translate(s.conn.Err(), "")))
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
-
-// UnsubscribeError reports that the server closed the connection instead
-// of deleting the subscription, typically because other consumers are
-// still connected to it.
-type UnsubscribeError struct{ Err error }
-
-// Error describes why the subscription was not deleted.
-func (e *UnsubscribeError) Error() string { return "stargate: unsubscribe failed: " + e.Err.Error() }
-
-// Unwrap returns the connection's close cause.
-func (e *UnsubscribeError) Unwrap() error { return e.Err }
 
 // Close closes the connection. Messages that were delivered but not
 // acknowledged go back to the subscription. A range in progress ends with
@@ -269,9 +275,7 @@ func (c *Consumer) Close() error {
 
 func (c *Consumer) query() url.Values { return cloneValues(c.params) }
 
-func (c *Consumer) prepare(s *sock) { s.ack = &acker{c: c, s: s} }
-
-func (c *Consumer) onMessage(s *sock, data []byte) { c.deliver(s, data, s.ack, nil) }
+func (c *Consumer) prepare(s *sock) receiver { return c.in.attach(s, false) }
 
 func (c *Consumer) connected(s *sock) {
 	if c.permits == nil {
@@ -279,12 +283,12 @@ func (c *Consumer) connected(s *sock) {
 	}
 	c.permitMu.Lock()
 	defer c.permitMu.Unlock()
-	if c.ranging.Load() {
+	if c.seq.active() {
 		c.permit(s)
 	}
 }
 
-func (c *Consumer) lost(*sock, error) { c.drain() }
+func (c *Consumer) lost(*sock, error) { c.in.drain() }
 
 func (c *Consumer) failed(error) {}
 

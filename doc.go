@@ -16,14 +16,14 @@
 //
 //	p, err := client.NewProducer(ctx, "persistent://public/default/orders", nil)
 //	fut := p.Send(ctx, stargate.Message{Key: "k1", Payload: body})
-//	id, err := fut.Wait()
+//	id, err := fut.Wait(ctx)
 //
 // The Pulsar WebSocket server never pushes back on a fast producer, so the
 // producer keeps its own window ([ProducerOptions.MaxInFlight],
 // [ProducerOptions.MaxInFlightBytes]): Send waits for a slot as long as its
 // ctx allows, and never longer. Every send carries a unique context id and
 // acknowledgements are matched by it, in whatever order they arrive.
-// [Produce] is a one-shot send to a producer URL.
+// [Client.Produce] is a one-shot send: a producer that lives for one call.
 //
 // # Consuming
 //
@@ -49,6 +49,8 @@
 // ([Client.NewMultiTopicConsumer], [Client.NewPatternConsumer]) are
 // supported. A [Reader] reads from [Earliest], [Latest] or after a
 // [MessageID]; the start is exclusive, as the server offers no other.
+// Earliest and Latest are also where a new subscription starts
+// ([ConsumerOptions.InitialPosition]).
 //
 // # Flow control
 //
@@ -70,8 +72,8 @@
 // refused connection is a [*ConnectError] carrying the HTTP status and the
 // server's message, matching [ErrBadRequest], [ErrUnauthorized],
 // [ErrForbidden], [ErrTopicNotFound], [ErrBusy], [ErrTooManyRequests] or
-// [ErrServer]. A message the broker refused is a [*SendError] whose
-// Temporary method says whether retrying can help. A terminated topic ends
+// [ErrServer]. A message the broker refused is a [*SendError].
+// [IsRetryable] says whether retrying a failed dial or send can help. A terminated topic ends
 // its producers with an error matching [ErrTopicTerminated]. [ErrClosed]
 // follows Close. Every wrap keeps ctx's error matchable with errors.Is.
 //

@@ -36,7 +36,7 @@ var (
 	// ErrTopicTerminated means the topic was terminated (pulsar-admin topics
 	// terminate): it accepts no more messages, ever. It is matched by the
 	// *ConnectError of a producer refused with 503 for that reason and by
-	// the *SendError of a send the broker refused for it (their Temporary
+	// the *SendError of a send the broker refused for it (IsRetryable
 	// reports false), and it completes the futures of the messages still
 	// pending and of every later Send. A producer on a terminated topic
 	// therefore ends instead of redialling or resending; consumers and
@@ -67,6 +67,32 @@ var (
 	// ErrServer: any 5xx status.
 	ErrServer = errors.New("stargate: server error")
 )
+
+// IsRetryable reports whether trying the failed operation again later may
+// succeed: a connection refused with 409, 429 or a 5xx (a *ConnectError;
+// not the 503 of a terminated topic), a send the broker failed with
+// send-error:8 (a *SendError: a broker timeout, a full queue, a moving
+// topic; not a terminated topic), a forward proxy that could not be
+// reached or answered 408, 429 or a 5xx (a *ProxyError; not 407 or another
+// 4xx refusal), and ErrSendTimeout. A resent message may
+// have been stored already: delivery stays at-least-once. Bad input, a
+// refused authentication, a missing topic, a terminated topic, ErrClosed
+// and ctx's errors are not retryable.
+func IsRetryable(err error) bool {
+	var ce *ConnectError
+	if errors.As(err, &ce) {
+		return ce.temporary()
+	}
+	var se *SendError
+	if errors.As(err, &se) {
+		return se.temporary()
+	}
+	var pe *ProxyError
+	if errors.As(err, &pe) {
+		return pe.temporary()
+	}
+	return errors.Is(err, ErrSendTimeout)
+}
 
 // ArgError reports bad input, detected before anything was sent: a malformed
 // topic name, an option out of range, an unknown enum value, a payload that
@@ -139,10 +165,10 @@ func (e *ConnectError) Is(target error) bool {
 	return e.StatusCode >= 500 && target == ErrServer
 }
 
-// Temporary reports whether trying again later may succeed: true for 409,
-// 429 and 5xx, false for 400, 401, 403 and 404, and for a 503 because the
-// topic was terminated.
-func (e *ConnectError) Temporary() bool {
+// temporary reports whether dialling again later may succeed: true for
+// 409, 429 and 5xx, false for 400, 401, 403 and 404, and for a 503 because
+// the topic was terminated.
+func (e *ConnectError) temporary() bool {
 	if e.terminated() {
 		return false
 	}
@@ -179,11 +205,11 @@ func (e *SendError) Error() string {
 	return "stargate: send-error:" + strconv.Itoa(e.Code) + ": " + e.Msg
 }
 
-// Temporary reports whether sending the same message again may succeed.
+// temporary reports whether sending the same message again may succeed.
 // Code 8 (the broker's send failed: timeout, full queue, a moving topic) may
 // be transient, unless the topic was terminated; 3 and 7 mean the frame
 // itself was bad and will fail again.
-func (e *SendError) Temporary() bool { return e.Code == 8 && !e.terminated() }
+func (e *SendError) temporary() bool { return e.Code == 8 && !e.terminated() }
 
 // Is matches ErrTopicTerminated when the broker refused the message because
 // the topic was terminated: Pulsar 4.0.8 answers send-error:8 with

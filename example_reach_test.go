@@ -40,7 +40,8 @@ func ExampleTokenFromFile() {
 		log.Fatal(err)
 	}
 	defer p.Close()
-	_, err = p.Send(context.Background(), stargate.Message{Payload: []byte("hi")}).Wait()
+	ctx := context.Background()
+	_, err = p.Send(ctx, stargate.Message{Payload: []byte("hi")}).Wait(ctx)
 	fmt.Println(err)
 	// Output: <nil>
 }

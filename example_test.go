@@ -2,6 +2,7 @@ package stargate_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"time"
@@ -48,7 +49,7 @@ func ExampleProducer_Send() {
 		}))
 	}
 	for _, f := range futs {
-		id, err := f.Wait()
+		id, err := f.Wait(ctx)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -71,7 +72,7 @@ func ExampleConsumer_Messages() {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := stargate.Produce(ctx, srv.URL()+"/ws/v2/producer/persistent/public/default/orders",
+	if _, err := client.Produce(ctx, "orders", nil,
 		stargate.Message{Payload: []byte("hello")}, stargate.Message{Payload: []byte("world")}); err != nil {
 		log.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func ExampleReader_Messages() {
 	defer cancel()
 	sendN(ctx, client, "audit", 3)
 
-	r, err := client.NewReader(ctx, "audit", &stargate.ReaderOptions{StartMessageID: stargate.Earliest})
+	r, err := client.NewReader(ctx, "audit", &stargate.ReaderOptions{Start: stargate.Earliest})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -201,11 +202,35 @@ func ExampleReader_Messages() {
 	// m2
 }
 
-func ExampleProduce() {
-	srv, _ := fakeBroker()
+func ExampleSendFuture_Wait() {
+	srv, client := fakeBroker()
 	defer srv.Close()
-	ids, err := stargate.Produce(context.Background(),
-		srv.URL()+"/ws/v2/producer/persistent/public/default/once",
+	ctx := context.Background()
+	p, err := client.NewProducer(ctx, "persistent://public/default/orders", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+
+	srv.WithholdAcks(true) // the broker is slow to acknowledge
+	f := p.Send(ctx, stargate.Message{Payload: []byte("slow")})
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err = f.Wait(short) // ctx bounds the wait only: the send goes on
+	fmt.Println(errors.Is(err, context.DeadlineExceeded))
+
+	srv.WithholdAcks(false)
+	id, err := f.Wait(ctx) // the same future, waited for again
+	fmt.Println(!id.IsZero(), err)
+	// Output:
+	// true
+	// true <nil>
+}
+
+func ExampleClient_Produce() {
+	srv, client := fakeBroker()
+	defer srv.Close()
+	ids, err := client.Produce(context.Background(), "persistent://public/default/once", nil,
 		stargate.Message{Payload: []byte("a")}, stargate.Message{Payload: []byte("b")})
 	fmt.Println(len(ids), err)
 	// Output: 2 <nil>
@@ -231,10 +256,10 @@ func ExampleDecode() {
 	}
 	defer p.Close()
 	m, _ := stargate.Encode(stargate.JSON[order]{}, order{ID: 7, Total: 9.5}, stargate.Message{Key: "7"})
-	if _, err := p.Send(ctx, m).Wait(); err != nil {
+	if _, err := p.Send(ctx, m).Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
-	for d, err := range stargate.Decode(c.Messages(ctx), stargate.JSON[order]{}) {
+	for d, err := range stargate.Decode(stargate.JSON[order]{}, c.Messages(ctx)) {
 		if err != nil {
 			log.Fatal(err)
 		}

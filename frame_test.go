@@ -137,7 +137,7 @@ func TestDecodeAck(t *testing.T) {
 	}
 	ctxID, _, err, ok = decodeAck([]byte(`{"result":"send-error:8","errorMsg":"PulsarClientException$TimeoutException","context":"4"}`))
 	se, isSend := err.(*SendError)
-	if !ok || ctxID != 4 || !isSend || se.Code != 8 || !se.Temporary() {
+	if !ok || ctxID != 4 || !isSend || se.Code != 8 || !se.temporary() {
 		t.Errorf("send-error:8: %d %v %v", ctxID, err, ok)
 	}
 	if _, _, _, ok := decodeAck([]byte(`{"result":"send-error:3","errorMsg":"x"}`)); ok {

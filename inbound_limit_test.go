@@ -28,12 +28,12 @@ func TestMessageOverReadLimitEndsHandle(t *testing.T) {
 	opts := fastReconnect
 	opts.MaxMessageSize = 64 << 10
 	small, _ := stargate.NewClient(srv.URL(), &opts)
-	c, err := small.NewConsumer(ctx, topic, "s", &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	c, err := small.NewConsumer(ctx, topic, "s", &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	r, err := small.NewReader(ctx, topic, &stargate.ReaderOptions{StartMessageID: stargate.Earliest})
+	r, err := small.NewReader(ctx, topic, &stargate.ReaderOptions{Start: stargate.Earliest})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestMessageOverReadLimitEndsHandle(t *testing.T) {
 	check("reader", r.Messages)
 
 	big, _ := stargate.NewClient(srv.URL(), nil)
-	r2, err := big.NewReader(ctx, topic, &stargate.ReaderOptions{StartMessageID: stargate.Earliest})
+	r2, err := big.NewReader(ctx, topic, &stargate.ReaderOptions{Start: stargate.Earliest})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func TestPullCreditBelongsToItsSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	const window = 10
-	opts := &ConsumerOptions{PullMode: true, PullWindow: window, InitialPosition: PositionEarliest}
+	opts := &ConsumerOptions{PullMode: true, PullWindow: window, InitialPosition: Earliest}
 	a, err := client.NewConsumer(ctx, "pull", "a", opts)
 	if err != nil {
 		t.Fatal(err)
@@ -57,10 +57,10 @@ func TestPullCreditBelongsToItsSocket(t *testing.T) {
 	}
 	old, next := a.l.current(), b.l.current()
 	a.l.cur.Store(next) // as after a reconnect, before connected runs
-	a.ranging.Store(true)
+	a.seq.ranging.Store(true)
 	a.demand()
 	a.connected(next)
-	a.ranging.Store(false)
+	a.seq.ranging.Store(false)
 	a.l.cur.Store(old)
 
 	var delivered int64
@@ -168,15 +168,15 @@ func TestReaderKeepsOneWindowAcrossReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	const window = 10
-	r, err := client.NewReader(ctx, "r", &ReaderOptions{StartMessageID: Earliest, ReceiverQueueSize: window})
+	r, err := client.NewReader(ctx, "r", &ReaderOptions{Start: Earliest, ReceiverQueueSize: window})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
 	queued := func() int {
-		r.inbox.mu.Lock()
-		defer r.inbox.mu.Unlock()
-		return len(r.inbox.queue) - r.inbox.head
+		r.in.mu.Lock()
+		defer r.in.mu.Unlock()
+		return len(r.in.queue) - r.in.head
 	}
 	most := 0
 	for range 5 {
@@ -237,11 +237,11 @@ func TestOverflowingServerIsDropped(t *testing.T) {
 	if n := conns.Load(); n < 2 {
 		t.Fatalf("the overflowing connection was not replaced (%d connections)", n)
 	}
-	c.inbox.mu.Lock()
-	queued := len(c.inbox.queue) - c.inbox.head
-	c.inbox.mu.Unlock()
-	if queued > c.inbox.limit {
-		t.Errorf("%d messages queued, over the limit of %d", queued, c.inbox.limit)
+	c.in.mu.Lock()
+	queued := len(c.in.queue) - c.in.head
+	c.in.mu.Unlock()
+	if queued > c.in.limit {
+		t.Errorf("%d messages queued, over the limit of %d", queued, c.in.limit)
 	}
 	closed := make(chan struct{})
 	go func() { c.Close(); close(closed) }()

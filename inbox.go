@@ -5,13 +5,16 @@ import (
 	"errors"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// inbox is the inbound half shared by Consumer and Reader: the queue that
-// the socket's read goroutine fills and the range loop empties, the one-
-// range-at-a-time guard, and the isEndOfTopic query.
+// inbox is the inbound side of a Consumer or Reader, and owns all of its
+// per-connection state. For every socket the link dials, attach makes the
+// socket's inConn, which receives its frames on the read goroutine: deliver
+// decodes each one (a frame it cannot decode ends the handle) and queues
+// the message, or answers an isEndOfTopic query. The range loop takes from
+// the queue with next. Each message points to the inConn that delivered
+// it, the target of its Ack.
 //
 // The read goroutine never blocks on the queue: a blocked read goroutine
 // would stop reading pongs and replies, and would not notice a lost
@@ -19,9 +22,9 @@ import (
 // bounds what arrives; should a server send far beyond it, the connection
 // is dropped (limit) instead of letting memory grow.
 type inbox struct {
-	l       *link
-	topic   Topic // zero for v3 multi-topic consumers
-	ranging atomic.Bool
+	l     *link
+	topic Topic          // zero for v3 multi-topic consumers
+	note  func(*Message) // if not nil, sees every message before it is queued, on the read goroutine
 
 	mu    sync.Mutex
 	queue []Message // FIFO; queue[head:] are waiting
@@ -30,22 +33,49 @@ type inbox struct {
 	wake  chan struct{} // one-slot: signalled when a message is queued
 }
 
-func newInbox(window int, topic Topic) inbox {
+func newInbox(window int, topic Topic, note func(*Message)) *inbox {
 	// A push window is freed by every ack, so a message acked twice (or
 	// acked and nacked) lets the server send one more: allow generous slack.
-	return inbox{topic: topic, limit: 2*window + 64, wake: make(chan struct{}, 1)}
+	return &inbox{topic: topic, note: note, limit: 2*window + 64, wake: make(chan struct{}, 1)}
 }
+
+// inConn is the inbound state of one connection. A delivered Message
+// points to it: acknowledgements must go back on the socket that delivered
+// the message, with the ID string exactly as received
+// (pulsar-websocket-protocol.md §5.4). It also holds the isEndOfTopic
+// queries awaiting their reply on that socket.
+type inConn struct {
+	in *inbox
+	s  *sock
+	// resumed marks a reader socket dialled from Earliest to resume a
+	// partitioned topic (see Reader.fresh).
+	resumed bool
+
+	eotMu      sync.Mutex
+	eotWaiters []chan bool // isEndOfTopic queries awaiting their reply, in order
+}
+
+// attach returns the inbound state of the new socket s, which receives its
+// frames; the handle's prepare returns it to the link.
+func (in *inbox) attach(s *sock, resumed bool) *inConn {
+	return &inConn{in: in, s: s, resumed: resumed}
+}
+
+// conn returns the inbound state of one of the inbox's sockets.
+func (in *inbox) conn(s *sock) *inConn { return s.recv.(*inConn) }
+
+// onMessage hands one frame of c's socket to the inbox.
+func (c *inConn) onMessage(data []byte) { c.in.deliver(c, data) }
 
 // errInboxOverflow drops a connection whose server sent far more than the
 // window it was given.
 var errInboxOverflow = errors.New("stargate: server sent more messages than the receive window allows")
 
-// deliver handles one frame from s on its read goroutine: a message goes to
-// the queue, an isEndOfTopic reply to its waiter. note, if not nil, sees
-// every message before it is queued. A frame that cannot be decoded ends the handle with a
-// *ProtocolError: dropping it would silently lose a message (and, in pull
-// mode, a permit).
-func (in *inbox) deliver(s *sock, data []byte, a *acker, note func(*Message)) {
+// deliver handles one frame from c on its read goroutine: a message goes
+// to the queue, an isEndOfTopic reply to its waiter. A frame that cannot be
+// decoded ends the handle with a *ProtocolError: dropping it would silently
+// lose a message (and, in pull mode, a permit).
+func (in *inbox) deliver(c *inConn, data []byte) {
 	m, eot, err := decodeInbound(data, in.topic)
 	if err != nil {
 		if errors.Is(err, errUnknownFrame) {
@@ -56,31 +86,38 @@ func (in *inbox) deliver(s *sock, data []byte, a *acker, note func(*Message)) {
 		return
 	}
 	if eot != nil {
-		a.answerEndOfTopic(*eot)
+		c.answerEndOfTopic(*eot)
 		return
 	}
 	if m.ID.Partition >= 0 && !m.Topic.IsZero() && !isPartitionName(m.Topic.Name) {
 		m.Topic.Name = partitionName(m.Topic.Name, m.ID.Partition)
 	}
-	m.ack = a
-	if note != nil {
-		note(&m)
+	m.from = c
+	if in.note != nil {
+		in.note(&m)
 	}
+	if !in.push(m) {
+		in.l.client.logger().Warn("stargate: dropping connection", "path", in.l.path, "err", errInboxOverflow)
+		in.l.drop(c.s)
+	}
+}
+
+// push queues m and wakes the range loop; it reports false, queueing
+// nothing, once limit messages are waiting.
+func (in *inbox) push(m Message) bool {
 	in.mu.Lock()
-	n := len(in.queue) - in.head
-	if n < in.limit {
+	ok := len(in.queue)-in.head < in.limit
+	if ok {
 		in.queue = append(in.queue, m)
 	}
 	in.mu.Unlock()
-	if n >= in.limit {
-		in.l.client.logger().Warn("stargate: dropping connection", "path", in.l.path, "err", errInboxOverflow)
-		in.l.drop(s)
-		return
+	if ok {
+		select {
+		case in.wake <- struct{}{}:
+		default:
+		}
 	}
-	select {
-	case in.wake <- struct{}{}:
-	default:
-	}
+	return ok
 }
 
 // pop returns the oldest queued message, if any.
@@ -128,25 +165,13 @@ func (in *inbox) keepFirst(n int) (last, before Message, ok bool) {
 	return in.queue[len(in.queue)-1], before, true
 }
 
-// end returns the terminal error once the link has ended, else nil.
-func (in *inbox) end() error {
-	select {
-	case <-in.l.done:
-		if in.l.err != nil {
-			return in.l.err
-		}
-		return ErrClosed
-	default:
-		return nil
-	}
-}
-
-// next waits for the next message. It returns a terminal error, ctx's
-// error, or, with idle > 0, errIdle after idle without a message.
+// next waits for the next message. It returns the link's terminal error
+// (ErrClosed after Close), ctx's error, or, with idle > 0, errIdle after
+// idle without a message.
 func (in *inbox) next(ctx context.Context, idle time.Duration) (Message, error) {
 	var timeout <-chan time.Time
 	for {
-		if err := in.end(); err != nil {
+		if err := in.l.ended(); err != nil {
 			return Message{}, err
 		}
 		if m, ok := in.pop(); ok {
@@ -159,7 +184,7 @@ func (in *inbox) next(ctx context.Context, idle time.Duration) (Message, error) 
 		}
 		select {
 		case <-in.wake:
-		case <-in.l.done:
+		case <-in.l.finished():
 		case <-ctx.Done():
 			return Message{}, ctx.Err()
 		case <-timeout:
@@ -171,6 +196,31 @@ func (in *inbox) next(ctx context.Context, idle time.Duration) (Message, error) 
 // errIdle is next's internal signal that no message came within idle.
 var errIdle = errors.New("stargate: idle")
 
+// askEndOfTopic sends an isEndOfTopic query on c's socket; the server
+// answers queries in order, and the reply arrives on the returned channel
+// (buffered, so an abandoned query never blocks the read goroutine).
+func (c *inConn) askEndOfTopic() (<-chan bool, error) {
+	reply := make(chan bool, 1)
+	c.eotMu.Lock()
+	defer c.eotMu.Unlock()
+	c.eotWaiters = append(c.eotWaiters, reply)
+	return reply, c.s.write([]byte(`{"type":"isEndOfTopic"}`))
+}
+
+// answerEndOfTopic hands a reply to the oldest waiting query.
+func (c *inConn) answerEndOfTopic(v bool) {
+	c.eotMu.Lock()
+	var w chan bool
+	if len(c.eotWaiters) > 0 {
+		w = c.eotWaiters[0]
+		c.eotWaiters = c.eotWaiters[1:]
+	}
+	c.eotMu.Unlock()
+	if w != nil {
+		w <- v
+	}
+}
+
 // isEndOfTopic asks the server whether the topic is terminated and read to
 // its end. A query cut short by a lost connection is asked again on the
 // next one.
@@ -180,16 +230,16 @@ func (in *inbox) isEndOfTopic(ctx context.Context) (bool, error) {
 	}
 	s := in.l.current()
 	for {
-		if err := in.end(); err != nil {
+		if err := in.l.ended(); err != nil {
 			return false, err
 		}
-		if reply, err := s.acker().askEndOfTopic(); err == nil {
+		if reply, err := in.conn(s).askEndOfTopic(); err == nil {
 			select {
 			case v := <-reply:
 				return v, nil
 			case <-s.conn.Done():
-			case <-in.l.done:
-				return false, in.end()
+			case <-in.l.finished():
+				return false, in.l.ended()
 			case <-ctx.Done():
 				return false, ctx.Err()
 			}

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"math"
 	"strconv"
 	"time"
 )
@@ -55,7 +54,7 @@ type Message struct {
 	// subscription (after a Nack, an ack timeout or a lost consumer).
 	RedeliveryCount int
 
-	ack *acker // the socket that delivered it; nil unless from a Consumer
+	from *inConn // the connection that delivered it; nil unless from a Consumer
 }
 
 // MessageID identifies a message within a topic: the ledger and entry the
@@ -75,13 +74,6 @@ type MessageID struct {
 
 	wire string // base64 as received from the server; "" for IDs built here
 }
-
-// Earliest and Latest are the start positions of a Reader: before the first
-// message of the topic and after the last.
-var (
-	Earliest = MessageID{LedgerID: -1, EntryID: -1, Partition: -1, BatchIndex: -1}
-	Latest   = MessageID{LedgerID: math.MaxInt64, EntryID: math.MaxInt64, Partition: -1, BatchIndex: -1}
-)
 
 // errBadMessageID is wrapped by ParseMessageID's *ArgError.
 var errBadMessageID = errors.New("not a Pulsar MessageIdData")

@@ -33,8 +33,10 @@ func TestParseMessageIDKnownFrames(t *testing.T) {
 			t.Errorf("encode %#v = %s, want %s", built, s, tc.wire)
 		}
 	}
-	if Earliest.String() != "CP///////////wEQ////////////ATAA" {
-		t.Errorf("Earliest encodes as %s", Earliest.String())
+	// Negative fields encode as Java's 64-bit varints (Pulsar's "earliest" ID).
+	earliest := MessageID{LedgerID: -1, EntryID: -1, Partition: -1, BatchIndex: -1}
+	if earliest.String() != "CP///////////wEQ////////////ATAA" {
+		t.Errorf("%#v encodes as %s", earliest, earliest.String())
 	}
 }
 

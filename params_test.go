@@ -24,13 +24,13 @@ func TestOptionsToQuery(t *testing.T) {
 		{"producer no timeout", func() (string, error) { return enc((&ProducerOptions{SendTimeout: -1}).query()) }, "sendTimeoutMillis=0"},
 		{"consumer zero", func() (string, error) { return enc((&ConsumerOptions{}).query()) }, ""},
 		{"consumer all", func() (string, error) {
-			return enc((&ConsumerOptions{Type: KeyShared, Mode: NonDurable, InitialPosition: PositionEarliest, ReceiverQueueSize: 10,
+			return enc((&ConsumerOptions{Type: KeyShared, Mode: NonDurable, InitialPosition: Earliest, ReceiverQueueSize: 10,
 				AckTimeout: 2 * time.Second, NackRedeliveryDelay: 300 * time.Millisecond, Name: "c", PriorityLevel: 2,
 				DeadLetter: DeadLetterPolicy{MaxRedeliveries: 3, Topic: "dlq"}, PullMode: true, PullWindow: 5, CryptoFailureAction: CryptoConsume}).query())
 		}, "ackTimeoutMillis=2000&consumerName=c&cryptoFailureAction=CONSUME&deadLetterTopic=persistent%3A%2F%2Fpublic%2Fdefault%2Fdlq&maxRedeliverCount=3&negativeAckRedeliveryDelay=300&priorityLevel=2&pullMode=true&receiverQueueSize=10&subscriptionInitialPosition=Earliest&subscriptionMode=NonDurable&subscriptionType=Key_Shared"},
 		{"consumer immediate nack", func() (string, error) { return enc((&ConsumerOptions{NackRedeliveryDelay: -1}).query()) }, "negativeAckRedeliveryDelay=0"},
-		{"reader earliest", func() (string, error) { return enc((&ReaderOptions{StartMessageID: Earliest, Name: "r"}).query()) }, "messageId=earliest&readerName=r"},
-		{"reader latest", func() (string, error) { return enc((&ReaderOptions{StartMessageID: Latest}).query()) }, ""},
+		{"reader earliest", func() (string, error) { return enc((&ReaderOptions{Start: Earliest, Name: "r"}).query()) }, "messageId=earliest&readerName=r"},
+		{"reader latest", func() (string, error) { return enc((&ReaderOptions{Start: Latest}).query()) }, ""},
 		{"reader from id", func() (string, error) {
 			return enc((&ReaderOptions{StartMessageID: MessageID{LedgerID: 7, Partition: -1, BatchIndex: -1}}).query())
 		}, "messageId=CAcQADAA"},
@@ -80,6 +80,8 @@ func TestOptionsRejected(t *testing.T) {
 		{"ConsumerOptions.CryptoFailureAction", q((&ConsumerOptions{CryptoFailureAction: 9}).query())},
 		{"ReaderOptions.ReceiverQueueSize", q((&ReaderOptions{ReceiverQueueSize: 5000}).query())},
 		{"ReaderOptions.CryptoFailureAction", q((&ReaderOptions{CryptoFailureAction: -1}).query())},
+		{"ReaderOptions.Start", q((&ReaderOptions{Start: 2}).query())},
+		{"ReaderOptions.StartMessageID", q((&ReaderOptions{Start: Earliest, StartMessageID: MessageID{LedgerID: 7, Partition: -1, BatchIndex: -1}}).query())},
 	} {
 		var ae *ArgError
 		if !errors.As(tc.err, &ae) || !errors.Is(tc.err, ErrInvalidArgument) || ae.Arg != tc.field {
@@ -105,23 +107,14 @@ func decodeConsumerQuery(t *testing.T, q url.Values) ConsumerOptions {
 		}
 		return n
 	}
-	index := func(k string, names []string) int {
-		for i, n := range names {
-			if n == q.Get(k) {
-				return i
-			}
-		}
-		t.Fatalf("%s=%q is not one of %v", k, q.Get(k), names)
-		return 0
-	}
 	for k := range q {
 		switch k {
 		case "subscriptionType":
-			o.Type = SubscriptionType(index(k, subscriptionTypeNames))
+			o.Type = parseEnum(t, q, k, subscriptionTypeNames)
 		case "subscriptionMode":
-			o.Mode = SubscriptionMode(index(k, subscriptionModeNames))
+			o.Mode = parseEnum(t, q, k, subscriptionModeNames)
 		case "subscriptionInitialPosition":
-			o.InitialPosition = InitialPosition(index(k, initialPositionNames))
+			o.InitialPosition = parseEnum(t, q, k, positionNames)
 		case "receiverQueueSize":
 			o.ReceiverQueueSize = atoi(k)
 		case "ackTimeoutMillis":
@@ -142,12 +135,20 @@ func decodeConsumerQuery(t *testing.T, q url.Values) ConsumerOptions {
 		case "pullMode":
 			o.PullMode = q.Get(k) == "true"
 		case "cryptoFailureAction":
-			o.CryptoFailureAction = CryptoFailureAction(index(k, cryptoNames))
+			o.CryptoFailureAction = parseEnum(t, q, k, cryptoNames)
 		default:
 			t.Fatalf("unknown query parameter %s", k)
 		}
 	}
 	return o
+}
+
+func parseEnum[E ~int](t *testing.T, q url.Values, k string, names enum[E]) E {
+	e, ok := names.parse(q.Get(k))
+	if !ok {
+		t.Fatalf("%s=%q is not one of %v", k, q.Get(k), names)
+	}
+	return e
 }
 
 func FuzzConsumerOptionsQuery(f *testing.F) {
@@ -157,7 +158,7 @@ func FuzzConsumerOptionsQuery(f *testing.F) {
 	f.Fuzz(func(t *testing.T, typ, mode, pos, queue int, ackMs, nackMs int64, name string, prio, redeliver int,
 		dlq string, pull bool, window, crypto int) {
 		in := ConsumerOptions{
-			Type: SubscriptionType(typ), Mode: SubscriptionMode(mode), InitialPosition: InitialPosition(pos),
+			Type: SubscriptionType(typ), Mode: SubscriptionMode(mode), InitialPosition: Position(pos),
 			ReceiverQueueSize: queue, AckTimeout: time.Duration(ackMs) * time.Millisecond,
 			NackRedeliveryDelay: time.Duration(nackMs) * time.Millisecond, Name: name, PriorityLevel: prio,
 			DeadLetter: DeadLetterPolicy{MaxRedeliveries: redeliver, Topic: dlq}, PullMode: pull, PullWindow: window,

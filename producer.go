@@ -31,30 +31,31 @@ import (
 // be stored twice: delivery is at-least-once.
 type Producer struct {
 	client  *Client
-	topic   Topic
 	opts    ProducerOptions
 	params  url.Values
 	l       *link
 	win     *backpressure.Window
 	timeout time.Duration
 
-	// sendLock is a one-slot channel used as a lock, so that waiting for it
-	// can honour a context: it orders frames on the wire and guards buf and
-	// sock. Send holds it for one write; connected holds it for a whole
-	// resend, so that new frames follow the resent ones.
-	sendLock  chan struct{}
+	// sendLock orders frames on the wire and guards buf and sock. Send
+	// holds it for one write; connected holds it for a whole resend, so
+	// that new frames follow the resent ones. Waiting for it honours the
+	// caller's ctx and the producer's end.
+	sendLock  chanLock
 	buf       []byte
 	sock      *sock
 	resending atomic.Pointer[sock] // the socket a resend is writing to; Close closes it
 
-	pendMu  sync.Mutex // guards pending, nextID, closed, err
-	pending map[uint64]*SendFuture
+	pendMu  sync.Mutex // guards pending and nextID
+	pending map[uint64]*pendingSend
 	nextID  uint64
-	closed  bool
-	err     error // why sends fail now: ErrClosed or the terminal error
 
-	closing  atomic.Bool
-	dead     chan struct{} // closed with closing: wakes Sends waiting for sendLock
+	// ended is the producer's one closed state: nil while it accepts
+	// sends, then why every later Send and Flush fails (ErrClosed after
+	// Close, else the terminal error that ended it). dead is closed when
+	// ended is first set, to wake Sends waiting for sendLock.
+	ended    atomic.Pointer[error]
+	dead     chan struct{}
 	deadOnce sync.Once
 }
 
@@ -72,37 +73,28 @@ func (c *Client) NewProducer(ctx context.Context, topic string, opts *ProducerOp
 	if err != nil {
 		return nil, err
 	}
-	return c.newProducer(ctx, t, o, q)
-}
-
-func (c *Client) newProducer(ctx context.Context, t Topic, o ProducerOptions, q url.Values) (*Producer, error) {
 	p := &Producer{
 		client:   c,
-		topic:    t,
 		opts:     o,
 		params:   q,
 		win:      backpressure.NewWindow(int64(o.MaxInFlight), int64(o.MaxInFlightBytes)),
 		timeout:  o.clientSendTimeout(),
-		pending:  make(map[uint64]*SendFuture),
+		pending:  make(map[uint64]*pendingSend),
 		nextID:   1,
-		sendLock: make(chan struct{}, 1),
+		sendLock: newChanLock(),
 		dead:     make(chan struct{}),
 	}
 	p.l = c.newLink("/ws/v2/producer/"+t.path(), p)
 	// Hold the send lock until sock is set: once started, the link
 	// goroutine may reconnect and call connected, which takes the lock.
-	p.sendLock <- struct{}{}
+	_ = p.sendLock.lock(context.Background(), nil) // free: nobody else has p yet
+	defer p.sendLock.unlock()
 	if err := p.l.start(ctx); err != nil {
-		<-p.sendLock
 		return nil, err
 	}
 	p.sock = p.l.current()
-	<-p.sendLock
 	return p, nil
 }
-
-// Topic returns the producer's topic.
-func (p *Producer) Topic() Topic { return p.topic }
 
 // Send queues m for the topic and returns its future at once, or after
 // waiting for room in the in-flight window and for the connection's write
@@ -132,8 +124,8 @@ func (p *Producer) Send(ctx context.Context, m Message) *SendFuture {
 	if err := p.check(&m); err != nil {
 		return failedFuture(err)
 	}
-	if p.closing.Load() {
-		return failedFuture(p.closedErr())
+	if err := p.endErr(); err != nil {
+		return failedFuture(err)
 	}
 	size := int64(len(m.Payload))
 	if err := p.win.Acquire(ctx, size); err != nil {
@@ -152,42 +144,63 @@ func (p *Producer) Send(ctx context.Context, m Message) *SendFuture {
 	if m.ReplicationClusters != nil {
 		m.ReplicationClusters = slices.Clone(m.ReplicationClusters)
 	}
-	f := &SendFuture{msg: m, size: size}
-	select {
-	case p.sendLock <- struct{}{}: // the uncontended case, without the cost of a three-way select
-	default:
-		select {
-		case p.sendLock <- struct{}{}:
-		case <-ctx.Done():
-			p.win.Release(size)
-			return failedFuture(ctx.Err())
-		case <-p.dead:
-			p.win.Release(size)
-			return failedFuture(p.closedErr())
+	if err := p.sendLock.lock(ctx, p.dead); err != nil {
+		p.win.Release(size)
+		if err == errEnded {
+			err = p.endErr()
 		}
+		return failedFuture(err)
 	}
-	p.pendMu.Lock()
-	if p.closed {
-		err := p.err
-		p.pendMu.Unlock()
-		<-p.sendLock
+	defer p.sendLock.unlock()
+	e, err := p.admit(m, size)
+	if err != nil {
 		p.win.Release(size)
 		return failedFuture(err)
 	}
-	f.ctxID = p.nextID
-	p.nextID++
-	if p.timeout > 0 {
-		f.deadline = time.Now().Add(p.timeout).UnixNano()
-	}
-	p.pending[f.ctxID] = f
-	p.pendMu.Unlock()
-	p.buf = appendSendFrame(p.buf[:0], &m, f.ctxID)
+	p.buf = appendSendFrame(p.buf[:0], &m, e.ctxID)
 	// A write error means the socket is dead: the message stays pending and
 	// is sent again on the next connection. (A frame over the connection's
 	// write limit cannot happen: MaxFrameSize is bounded by it.)
 	_ = p.sock.write(p.buf)
-	<-p.sendLock
-	return f
+	return &e.SendFuture
+}
+
+// admit adds m to the pending set under a new context id, unless the
+// producer has ended: the check and the insertion are one step under
+// pendMu, so that failAll, which runs after ended is set, sees every
+// admitted send.
+func (p *Producer) admit(m Message, size int64) (*pendingSend, error) {
+	p.pendMu.Lock()
+	defer p.pendMu.Unlock()
+	if err := p.endErr(); err != nil {
+		return nil, err
+	}
+	e := &pendingSend{msg: m, size: size, ctxID: p.nextID}
+	p.nextID++
+	if p.timeout > 0 {
+		e.deadline = time.Now().Add(p.timeout).UnixNano()
+	}
+	p.pending[e.ctxID] = e
+	return e, nil
+}
+
+// Client-side send timeout: the server's default (SendTimeout zero), and the
+// grace the client adds before it gives up on an acknowledgement itself.
+const (
+	defaultSendTimeout = 30 * time.Second
+	sendTimeoutGrace   = 5 * time.Second
+)
+
+// clientSendTimeout is how long a future waits before the client gives up
+// on it; 0 means never.
+func (o *ProducerOptions) clientSendTimeout() time.Duration {
+	switch {
+	case o.SendTimeout < 0:
+		return 0
+	case o.SendTimeout == 0:
+		return defaultSendTimeout + sendTimeoutGrace
+	}
+	return o.SendTimeout + sendTimeoutGrace
 }
 
 // check validates m before anything is sent.
@@ -216,13 +229,12 @@ func (p *Producer) check(m *Message) error {
 	return nil
 }
 
-func (p *Producer) closedErr() error {
-	p.pendMu.Lock()
-	defer p.pendMu.Unlock()
-	if p.err != nil {
-		return p.err
+// endErr returns the producer's closed state: nil while it accepts sends.
+func (p *Producer) endErr() error {
+	if err := p.ended.Load(); err != nil {
+		return *err
 	}
-	return ErrClosed
+	return nil
 }
 
 // Flush waits until every message sent before the call has completed
@@ -232,22 +244,20 @@ func (p *Producer) closedErr() error {
 // producer has ended on a terminal error (ErrTopicTerminated, a refused
 // reconnect) that error: every future has then completed.
 func (p *Producer) Flush(ctx context.Context) error {
-	if p.closing.Load() {
-		return p.closedErr()
+	if err := p.endErr(); err != nil {
+		return err
 	}
-	// A future leaves pending only once it is complete (see complete), so
-	// every future not in this snapshot has completed.
+	// A send leaves pending only once its future is complete (see
+	// complete), so every send not in this snapshot has completed.
 	p.pendMu.Lock()
 	waits := make([]*SendFuture, 0, len(p.pending))
-	for _, f := range p.pending {
-		waits = append(waits, f)
+	for _, e := range p.pending {
+		waits = append(waits, &e.SendFuture)
 	}
 	p.pendMu.Unlock()
 	for _, f := range waits {
-		select {
-		case <-f.Done():
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := f.await(ctx); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -271,25 +281,25 @@ func (p *Producer) Close() error {
 	return nil
 }
 
-// shut makes every later Send fail with err (unless an earlier terminal
-// error was set; ErrClosed always wins) and wakes Sends waiting for the
-// send lock.
+// shut ends the producer with err: every later Send and Flush fails with
+// it, and Sends waiting for the send lock wake up. A first terminal error
+// stays, except that ErrClosed (Close) always wins.
 func (p *Producer) shut(err error) {
-	p.pendMu.Lock()
-	if !p.closed || err == ErrClosed {
-		p.closed, p.err = true, err
+	for {
+		old := p.ended.Load()
+		if old != nil && err != ErrClosed || p.ended.CompareAndSwap(old, &err) {
+			break
+		}
 	}
-	p.pendMu.Unlock()
-	p.closing.Store(true)
 	p.deadOnce.Do(func() { close(p.dead) })
 }
 
 func (p *Producer) failAll(err error) {
 	p.pendMu.Lock()
 	sizes := make([]int64, 0, len(p.pending))
-	for id, f := range p.pending {
-		if p.complete(id, f, MessageID{}, err) {
-			sizes = append(sizes, f.size)
+	for _, e := range p.pending {
+		if p.complete(e, MessageID{}, err) {
+			sizes = append(sizes, e.size)
 		}
 	}
 	p.pendMu.Unlock()
@@ -303,21 +313,21 @@ func (p *Producer) release(sizes []int64) {
 	}
 }
 
-// complete completes f, removes it from pending and reports whether this
-// call completed it (the caller then releases its window share). It is
-// called with pendMu held: Flush relies on every future that left pending
-// being complete.
-func (p *Producer) complete(ctxID uint64, f *SendFuture, id MessageID, err error) bool {
-	f.msg = Message{}
-	delete(p.pending, ctxID)
-	return f.finish(id, err)
+// complete completes e's future, removes e from pending and reports
+// whether this call completed it (the caller then releases its window
+// share). It is called with pendMu held: Flush relies on every send that
+// left pending being complete.
+func (p *Producer) complete(e *pendingSend, id MessageID, err error) bool {
+	e.msg = Message{}
+	delete(p.pending, e.ctxID)
+	return e.finish(id, err)
 }
 
 // endpoint implementation, called by the link.
 
 func (p *Producer) query() url.Values { return cloneValues(p.params) }
 
-func (p *Producer) onMessage(_ *sock, data []byte) {
+func (p *Producer) onMessage(data []byte) {
 	ctxID, id, err, ok := decodeAck(data)
 	if !ok {
 		// send-error:3 carries no context; we never send unparsable JSON.
@@ -325,11 +335,11 @@ func (p *Producer) onMessage(_ *sock, data []byte) {
 		return
 	}
 	p.pendMu.Lock()
-	f := p.pending[ctxID]
-	done := f != nil && p.complete(ctxID, f, id, err) // else it already timed out or failed
+	e := p.pending[ctxID]
+	done := e != nil && p.complete(e, id, err) // else it already timed out or failed
 	p.pendMu.Unlock()
 	if done {
-		p.win.Release(f.size)
+		p.win.Release(e.size)
 	}
 	if err != nil && errors.Is(err, ErrTopicTerminated) {
 		// The topic accepts no more messages: later Sends and those still
@@ -342,12 +352,10 @@ func (p *Producer) onMessage(_ *sock, data []byte) {
 }
 
 func (p *Producer) connected(s *sock) {
-	select {
-	case p.sendLock <- struct{}{}:
-	case <-p.dead:
+	if p.sendLock.lock(context.Background(), p.dead) != nil {
 		return
 	}
-	defer func() { <-p.sendLock }()
+	defer p.sendLock.unlock()
 	p.sock = s
 	p.resending.Store(s)
 	defer p.resending.Store(nil)
@@ -357,13 +365,13 @@ func (p *Producer) connected(s *sock) {
 	}
 	p.pendMu.Lock()
 	resend := make([]entry, 0, len(p.pending))
-	for _, f := range p.pending {
-		resend = append(resend, entry{f.ctxID, f.msg})
+	for _, e := range p.pending {
+		resend = append(resend, entry{e.ctxID, e.msg})
 	}
 	p.pendMu.Unlock()
 	slices.SortFunc(resend, func(a, b entry) int { return cmp.Compare(a.ctxID, b.ctxID) })
 	for _, f := range resend {
-		if p.closing.Load() { // Close, which closes s if it saw it in resending
+		if p.endErr() != nil { // Close, which closes s if it saw it in resending
 			return
 		}
 		p.buf = appendSendFrame(p.buf[:0], &f.msg, f.ctxID)
@@ -373,7 +381,7 @@ func (p *Producer) connected(s *sock) {
 	}
 }
 
-func (p *Producer) prepare(*sock) {}
+func (p *Producer) prepare(*sock) receiver { return p }
 
 // lost ends the producer when the server closed the connection with 1009
 // (message too big): one of the pending frames is over the server's
@@ -405,9 +413,9 @@ func (p *Producer) tick(now time.Time) {
 	n := now.UnixNano()
 	var sizes []int64
 	p.pendMu.Lock()
-	for id, f := range p.pending {
-		if f.deadline != 0 && f.deadline < n && p.complete(id, f, MessageID{}, ErrSendTimeout) {
-			sizes = append(sizes, f.size)
+	for _, e := range p.pending {
+		if e.deadline != 0 && e.deadline < n && p.complete(e, MessageID{}, ErrSendTimeout) {
+			sizes = append(sizes, e.size)
 		}
 	}
 	p.pendMu.Unlock()

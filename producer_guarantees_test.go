@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
@@ -69,7 +70,7 @@ func TestSendOwnsPropertiesForResend(t *testing.T) {
 		return st.MsgIn == 2
 	})
 	srv.WithholdAcks(false)
-	if _, err := f.Wait(); err != nil {
+	if _, err := f.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 	ms, err := srv.Messages(topic)
@@ -97,18 +98,18 @@ func TestSendDoneCtxSendsNothing(t *testing.T) {
 	defer p.Close()
 	done, stop := context.WithCancel(ctx)
 	stop()
-	if _, err := p.Send(done, stargate.Message{Payload: []byte("cancelled")}).Wait(); !errors.Is(err, context.Canceled) {
+	if _, err := p.Send(done, stargate.Message{Payload: []byte("cancelled")}).Wait(done); !errors.Is(err, context.Canceled) {
 		t.Errorf("Send with a cancelled ctx: %v, want context.Canceled", err)
 	}
 	expired, stop2 := context.WithDeadline(ctx, time.Now().Add(-time.Second))
 	defer stop2()
-	if _, err := p.Send(expired, stargate.Message{Payload: []byte("expired")}).Wait(); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := p.Send(expired, stargate.Message{Payload: []byte("expired")}).Wait(expired); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Send with an expired ctx: %v, want context.DeadlineExceeded", err)
 	}
 	if err := p.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("live")}).Wait(); err != nil {
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("live")}).Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 	ms, _ := srv.Messages(topic)
@@ -321,7 +322,7 @@ func TestSendLockHonoursCtxWhileSocketBackedUp(t *testing.T) {
 	took := time.Since(start)
 	select {
 	case <-f.Done():
-		_, err = f.Wait()
+		_, err = f.Wait(ctx)
 	case <-time.After(2 * time.Second):
 		err = errors.New("future still pending")
 	}
@@ -383,7 +384,7 @@ func TestCloseInterruptsResend(t *testing.T) {
 			break
 		}
 		if done(f) {
-			_, probeErr = f.Wait()
+			_, probeErr = f.Wait(ctx)
 			if !errors.Is(probeErr, context.DeadlineExceeded) {
 				t.Errorf("Send during the resend: %v, want context.DeadlineExceeded", probeErr)
 			}
@@ -398,7 +399,7 @@ func TestCloseInterruptsResend(t *testing.T) {
 		t.Errorf("Close during a stalled resend took %v", d)
 	}
 	for i, f := range futs {
-		if _, err := f.Wait(); !errors.Is(err, stargate.ErrClosed) {
+		if _, err := f.Wait(ctx); !errors.Is(err, stargate.ErrClosed) {
 			t.Errorf("future %d: %v, want ErrClosed", i, err)
 		}
 	}
@@ -434,7 +435,7 @@ func TestProducerFastReconnectAfterCreate(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond) // not synchronisation: see above
-	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("x")}).Wait(); err != nil {
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("x")}).Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -461,7 +462,7 @@ func TestProducerTopicTerminated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer idle.Close()
-	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("before")}).Wait(); err != nil {
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("before")}).Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.TerminateTopic(topic); err != nil {
@@ -469,9 +470,9 @@ func TestProducerTopicTerminated(t *testing.T) {
 	}
 
 	// The existing producer's next send.
-	_, err = p.Send(ctx, stargate.Message{Payload: []byte("after")}).Wait()
+	_, err = p.Send(ctx, stargate.Message{Payload: []byte("after")}).Wait(ctx)
 	var se *stargate.SendError
-	if !errors.As(err, &se) || !errors.Is(err, stargate.ErrTopicTerminated) || se.Temporary() {
+	if !errors.As(err, &se) || !errors.Is(err, stargate.ErrTopicTerminated) || stargate.IsRetryable(err) {
 		t.Fatalf("send after terminate: %v, want a *SendError matching ErrTopicTerminated, not temporary", err)
 	}
 	// Later sends fail at once, without reaching the server.
@@ -482,7 +483,7 @@ func TestProducerTopicTerminated(t *testing.T) {
 	if !done(f) {
 		t.Error("Send on a producer of a terminated topic did not fail at once")
 	}
-	if _, err := f.Wait(); !errors.Is(err, stargate.ErrTopicTerminated) {
+	if _, err := f.Wait(ctx); !errors.Is(err, stargate.ErrTopicTerminated) {
 		t.Errorf("later send: %v, want ErrTopicTerminated", err)
 	}
 	if err := p.Flush(ctx); !errors.Is(err, stargate.ErrTopicTerminated) {
@@ -501,7 +502,7 @@ func TestProducerTopicTerminated(t *testing.T) {
 	// A new producer.
 	_, err = client.NewProducer(ctx, topic, nil)
 	var ce *stargate.ConnectError
-	if !errors.As(err, &ce) || ce.StatusCode != 503 || !errors.Is(err, stargate.ErrTopicTerminated) || ce.Temporary() {
+	if !errors.As(err, &ce) || ce.StatusCode != 503 || !errors.Is(err, stargate.ErrTopicTerminated) || stargate.IsRetryable(err) {
 		t.Fatalf("new producer: %v, want a 503 *ConnectError matching ErrTopicTerminated, not temporary", err)
 	}
 
@@ -512,14 +513,14 @@ func TestProducerTopicTerminated(t *testing.T) {
 		f := idle.Send(ctx, stargate.Message{Payload: []byte("x")})
 		return done(f)
 	})
-	_, err = idle.Send(ctx, stargate.Message{Payload: []byte("x")}).Wait()
+	_, err = idle.Send(ctx, stargate.Message{Payload: []byte("x")}).Wait(ctx)
 	if !errors.As(err, &ce) || !errors.Is(err, stargate.ErrTopicTerminated) {
 		t.Errorf("send after a reconnect to a terminated topic: %v, want the 503 *ConnectError", err)
 	}
 
 	// After Close, every method says ErrClosed.
 	p.Close()
-	if _, err := p.Send(ctx, stargate.Message{}).Wait(); !errors.Is(err, stargate.ErrClosed) {
+	if _, err := p.Send(ctx, stargate.Message{}).Wait(ctx); !errors.Is(err, stargate.ErrClosed) {
 		t.Errorf("Send after Close: %v, want ErrClosed", err)
 	}
 	if err := p.Flush(ctx); !errors.Is(err, stargate.ErrClosed) {
@@ -543,7 +544,7 @@ func TestProducerEndsOnFrameTooBigForServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("small")}).Wait(); err != nil {
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("small")}).Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 	srv.WithholdAcks(true) // a small message pending with the big one
@@ -558,11 +559,11 @@ func TestProducerEndsOnFrameTooBigForServer(t *testing.T) {
 			st, _ := srv.Stats(topic)
 			t.Fatalf("future %d still pending 5s after the server's 1009 (%d messages stored)", i, st.MsgIn)
 		}
-		if _, err := f.Wait(); !errors.As(err, &ce) || ce.Code != 1009 {
+		if _, err := f.Wait(ctx); !errors.As(err, &ce) || ce.Code != 1009 {
 			t.Errorf("future %d: %v, want the 1009 *CloseError", i, err)
 		}
 	}
-	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("later")}).Wait(); !errors.As(err, &ce) || ce.Code != 1009 {
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("later")}).Wait(ctx); !errors.As(err, &ce) || ce.Code != 1009 {
 		t.Errorf("later send: %v, want the 1009 *CloseError", err)
 	}
 	if st, _ := srv.Stats(topic); st.MsgIn > 3 {
@@ -591,8 +592,24 @@ func TestTopicTerminatedErrorMatching(t *testing.T) {
 		if got := errors.Is(tc.err, stargate.ErrTopicTerminated); got != tc.terminated {
 			t.Errorf("%v: errors.Is(ErrTopicTerminated) = %v", tc.err, got)
 		}
-		if got := tc.err.(interface{ Temporary() bool }).Temporary(); got != tc.temporary {
-			t.Errorf("%v: Temporary() = %v", tc.err, got)
+		if got := stargate.IsRetryable(tc.err); got != tc.temporary {
+			t.Errorf("%v: IsRetryable = %v", tc.err, got)
+		}
+	}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{stargate.ErrSendTimeout, true},
+		{fmt.Errorf("wrapped: %w", &stargate.ConnectError{StatusCode: 409}), true},
+		{&stargate.ConnectError{StatusCode: 401}, false},
+		{stargate.ErrClosed, false},
+		{context.DeadlineExceeded, false},
+		{&stargate.ArgError{Arg: "topic"}, false},
+		{nil, false},
+	} {
+		if got := stargate.IsRetryable(tc.err); got != tc.want {
+			t.Errorf("IsRetryable(%v) = %v", tc.err, got)
 		}
 	}
 	if ce := (&stargate.ConnectError{StatusCode: 503, Message: "TopicTerminatedException"}); !errors.Is(ce, stargate.ErrServer) {

@@ -30,6 +30,17 @@ func TestFlushWaitsForFutureBeingCompleted(t *testing.T) {
 	srv.WithholdAcks(true)
 	defer srv.WithholdAcks(false)
 	f := p.Send(ctx, Message{Payload: []byte("x")})
+	e := (*pendingSend)(nil)
+	p.pendMu.Lock()
+	for _, pe := range p.pending {
+		if &pe.SendFuture == f {
+			e = pe
+		}
+	}
+	p.pendMu.Unlock()
+	if e == nil {
+		t.Fatal("the send is not pending")
+	}
 
 	f.mu.Lock()
 	locked := true
@@ -41,14 +52,14 @@ func TestFlushWaitsForFutureBeingCompleted(t *testing.T) {
 	acked := make(chan struct{})
 	go func() {
 		defer close(acked)
-		p.onMessage(nil, []byte(`{"result":"ok","messageId":"CLlAEKMXIAAwAA==","context":"`+strconv.FormatUint(f.ctxID, 10)+`"}`))
+		p.onMessage([]byte(`{"result":"ok","messageId":"CLlAEKMXIAAwAA==","context":"` + strconv.FormatUint(e.ctxID, 10) + `"}`))
 	}()
 	// Wait until the handler is stuck completing f: f has left pending, or
 	// the handler holds the pending lock (for 100ms in a row).
 	var heldSince time.Time
 	for {
 		if p.pendMu.TryLock() {
-			gone := p.pending[f.ctxID] == nil
+			gone := p.pending[e.ctxID] == nil
 			p.pendMu.Unlock()
 			if gone {
 				break
@@ -77,7 +88,7 @@ func TestFlushWaitsForFutureBeingCompleted(t *testing.T) {
 	if err := <-flushed; err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Wait(); err != nil {
+	if _, err := f.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

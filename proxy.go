@@ -45,11 +45,12 @@ func (e *ProxyError) Error() string {
 // Unwrap returns the transport error, if any.
 func (e *ProxyError) Unwrap() error { return e.Err }
 
-// Temporary reports whether trying again later may succeed: false for a
-// 4xx refusal (407 proxy credentials, 403 a forbidden destination, …)
-// other than 408 and 429, which a reconnecting handle therefore does not
-// retry; true for 5xx, 408, 429 and a proxy that could not be reached.
-func (e *ProxyError) Temporary() bool {
+// temporary reports whether trying again later may succeed (see
+// IsRetryable): false for a 4xx refusal (407 proxy credentials, 403 a
+// forbidden destination, …) other than 408 and 429, which a reconnecting
+// handle therefore does not retry; true for 5xx, 408, 429 and a proxy that
+// could not be reached.
+func (e *ProxyError) temporary() bool {
 	s := e.StatusCode
 	return s/100 != 4 || s == http.StatusRequestTimeout || s == http.StatusTooManyRequests
 }
@@ -81,5 +82,5 @@ func proxyError(err error) error {
 // proxyTerminal reports a proxy refusal that retrying cannot fix.
 func proxyTerminal(err error) bool {
 	var pe *ProxyError
-	return errors.As(err, &pe) && !pe.Temporary()
+	return errors.As(err, &pe) && !pe.temporary()
 }

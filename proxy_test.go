@@ -40,13 +40,13 @@ func TestProxyReconnectsThroughProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("1")}).Wait(); err != nil {
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("1")}).Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := prx.KillConns(); n == 0 {
 		t.Fatal("no connection to kill")
 	}
-	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("2")}).Wait(); err != nil {
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("2")}).Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 	host := strings.TrimPrefix(srv.URL(), "ws://")
@@ -76,7 +76,7 @@ func TestProxyAuthRefusedIsTerminal(t *testing.T) {
 	client, _ := stargate.NewClient(srv.URL(), &opts)
 	_, err := client.NewProducer(ctx, "t", nil)
 	var pe *stargate.ProxyError
-	if !errors.As(err, &pe) || pe.StatusCode != http.StatusProxyAuthRequired || pe.Temporary() {
+	if !errors.As(err, &pe) || pe.StatusCode != http.StatusProxyAuthRequired || stargate.IsRetryable(pe) {
 		t.Fatalf("err = %v, want a 407 *ProxyError", err)
 	}
 	if pe.Proxy != wrong.Redacted() || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), prx.URL().Host) {
@@ -183,8 +183,8 @@ func TestProxyErrorText(t *testing.T) {
 		{&stargate.ProxyError{Proxy: "http://p:3128", StatusCode: 429}, "stargate: proxy http://p:3128 refused CONNECT: 429 Too Many Requests", true},
 		{&stargate.ProxyError{Proxy: "http://p:3128", Err: errors.New("connection refused")}, "stargate: proxy http://p:3128: connection refused", true},
 	} {
-		if got := tc.err.Error(); got != tc.want || tc.err.Temporary() != tc.temp {
-			t.Errorf("%q (temporary %v), want %q (%v)", got, tc.err.Temporary(), tc.want, tc.temp)
+		if got := tc.err.Error(); got != tc.want || stargate.IsRetryable(tc.err) != tc.temp {
+			t.Errorf("%q (temporary %v), want %q (%v)", got, stargate.IsRetryable(tc.err), tc.want, tc.temp)
 		}
 	}
 }

@@ -32,11 +32,11 @@ import (
 //     the message's PublishTime against the client's clock). Such a
 //     reconnect re-reads the topic's retained messages.
 type Reader struct {
-	client *Client
 	opts   ReaderOptions
 	params url.Values
 	l      *link
-	inbox
+	in     *inbox
+	seq    sequence
 
 	mu          sync.Mutex
 	window      int                 // the server's window: receiverQueueSize
@@ -53,29 +53,24 @@ type Reader struct {
 const eotProbe = 250 * time.Millisecond
 
 // NewReader opens a reader on topic (any form ParseTopic accepts),
-// positioned by opts.StartMessageID: the first message yielded is the one
-// after it. ctx bounds the connection attempt only; opts may be nil.
+// positioned by opts.Start (Earliest or Latest) or opts.StartMessageID
+// (the first message yielded is the one after it). ctx bounds the connection attempt only; opts may be nil.
 func (c *Client) NewReader(ctx context.Context, topic string, opts *ReaderOptions) (*Reader, error) {
 	t, err := ParseTopic(topic)
 	if err != nil {
 		return nil, err
 	}
-	var o ReaderOptions
-	if opts != nil {
-		o = *opts
-	}
+	o := opts.withDefaults()
 	q, err := o.query()
 	if err != nil {
 		return nil, err
 	}
-	window := o.ReceiverQueueSize
-	if window == 0 {
-		window = maxReceiverQueue
-	}
-	r := &Reader{client: c, opts: o, params: q, inbox: newInbox(window, t),
-		window: window, opened: time.Now(), yielded: make(map[int32]MessageID)}
+	window := o.window()
+	r := &Reader{opts: o, params: q, window: window, opened: time.Now(), yielded: make(map[int32]MessageID)}
+	r.in = newInbox(window, t, r.received)
+	r.seq.take = r.take
 	r.l = c.newLink("/ws/v2/reader/"+t.path(), r)
-	r.inbox.l = r.l
+	r.in.l = r.l
 	if err := r.l.start(ctx); err != nil {
 		var ce *ConnectError
 		if errors.As(err, &ce) && strings.Contains(ce.Message, "startMessageId is illegal") {
@@ -97,29 +92,14 @@ func (c *Client) NewReader(ctx context.Context, topic string, opts *ReaderOption
 // nothing. Messages from a reader need no Ack (it returns
 // ErrInvalidMessage).
 func (r *Reader) Messages(ctx context.Context) iter.Seq2[Message, error] {
-	return func(yield func(Message, error) bool) {
-		if !r.ranging.CompareAndSwap(false, true) {
-			yield(Message{}, ErrConcurrentIteration)
-			return
-		}
-		defer r.ranging.Store(false)
-		for {
-			m, err := r.take(ctx)
-			if err != nil {
-				if err != errEndOfTopic {
-					yield(Message{}, err)
-				}
-				return
-			}
-			if !yield(m, nil) {
-				return
-			}
-		}
-	}
+	return r.seq.messages(ctx)
 }
 
-// errEndOfTopic ends a StopAtEndOfTopic sequence; it is never yielded.
-var errEndOfTopic = errors.New("stargate: end of topic")
+// Batches is Messages grouped into slices of at most size messages, as
+// Consumer.Batches.
+func (r *Reader) Batches(ctx context.Context, size int, wait time.Duration) iter.Seq2[[]Message, error] {
+	return r.seq.batches(ctx, size, wait)
+}
 
 // take returns the next message not yet yielded and sends its
 // flow-control acknowledgement.
@@ -136,9 +116,9 @@ func (r *Reader) take(ctx context.Context) (Message, error) {
 		if ended {
 			return Message{}, errEndOfTopic
 		}
-		m, err := r.next(ctx, idle)
+		m, err := r.in.next(ctx, idle)
 		if err == errIdle {
-			eot, err := r.isEndOfTopic(ctx)
+			eot, err := r.in.isEndOfTopic(ctx)
 			if err != nil {
 				return Message{}, err
 			}
@@ -160,10 +140,10 @@ func (r *Reader) take(ctx context.Context) (Message, error) {
 			return Message{}, err
 		}
 		quiet = 0
-		a := m.ack
-		m.ack = nil
-		r.flow(a.s, m.ID)
-		if r.fresh(m, a.resumed) {
+		from := m.from
+		m.from = nil // a reader's messages are not acknowledged by the user
+		r.flow(from.s, m.ID)
+		if r.fresh(m, from.resumed) {
 			return m, nil
 		}
 	}
@@ -190,8 +170,7 @@ func (r *Reader) fresh(m Message, resumed bool) bool {
 }
 
 func (r *Reader) startsLatest() bool {
-	id := r.opts.StartMessageID
-	return id.IsZero() || id.Equal(Latest)
+	return r.opts.StartMessageID.IsZero() && r.opts.Start == Latest
 }
 
 // flow sends the acknowledgement that frees one slot of the server's
@@ -207,7 +186,7 @@ func (r *Reader) flow(s *sock, id MessageID) {
 // IsEndOfTopic reports whether the topic has been terminated and the reader
 // has received every message in it.
 func (r *Reader) IsEndOfTopic(ctx context.Context) (bool, error) {
-	return r.isEndOfTopic(ctx)
+	return r.in.isEndOfTopic(ctx)
 }
 
 // Close closes the connection; a range in progress ends with ErrClosed.
@@ -242,20 +221,18 @@ func (r *Reader) query() url.Values {
 	return q
 }
 
-func (r *Reader) prepare(s *sock) {
+func (r *Reader) prepare(s *sock) receiver {
 	r.mu.Lock()
-	s.ack = &acker{s: s, resumed: r.resumeEarly}
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	return r.in.attach(s, r.resumeEarly)
 }
-
-func (r *Reader) onMessage(s *sock, data []byte) { r.deliver(s, data, s.ack, r.received) }
 
 // received records where a reconnect must resume; it runs on the read
 // goroutine for every message before it is queued.
 func (r *Reader) received(m *Message) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if m.ID.Partition >= 0 && !isPartitionName(r.topic.Name) {
+	if m.ID.Partition >= 0 && !isPartitionName(r.in.topic.Name) {
 		r.partitioned = true
 	}
 	if !r.partitioned && (r.recv.IsZero() || m.ID.Compare(r.recv) > 0) {
@@ -271,10 +248,10 @@ func (r *Reader) lost(*sock, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.partitioned {
-		r.drain()
+		r.in.drain()
 		return
 	}
-	if last, before, ok := r.keepFirst(r.window); ok {
+	if last, before, ok := r.in.keepFirst(r.window); ok {
 		r.prev, r.recv = before.ID, last.ID
 	}
 }

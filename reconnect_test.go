@@ -103,7 +103,7 @@ func TestReconnectProducerResendsInOrder(t *testing.T) {
 	srv.WithholdAcks(false)
 	srv.DropConnections("") // acks withheld so far are lost with the socket
 	for i, f := range futs {
-		if _, err := f.Wait(); err != nil {
+		if _, err := f.Wait(ctx); err != nil {
 			t.Fatalf("future %d: %v", i, err)
 		}
 	}
@@ -142,11 +142,11 @@ func TestReconnectMovesToNextServiceURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("on a")}).Wait(); err != nil {
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("on a")}).Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 	a.Close() // the node is gone for good
-	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("on b")}).Wait(); err != nil {
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("on b")}).Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := b.Stats("moving"); err != nil || st.MsgIn != 1 {
@@ -164,7 +164,7 @@ func TestReaderResumesWithoutGapOrRepeat(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, err := client.NewReader(ctx, "log", &stargate.ReaderOptions{StartMessageID: stargate.Earliest, ReceiverQueueSize: 10})
+	r, err := client.NewReader(ctx, "log", &stargate.ReaderOptions{Start: stargate.Earliest, ReceiverQueueSize: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

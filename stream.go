@@ -25,11 +25,9 @@ type endpoint interface {
 	// changes its start position as it reads.
 	query() url.Values
 	// prepare is called, on the dialling goroutine, for every new socket
-	// before it can receive anything.
-	prepare(s *sock)
-	// onMessage handles one frame from s, on s's read goroutine. It must not
-	// block for long; data is valid only during the call.
-	onMessage(s *sock, data []byte)
+	// before it can receive anything; it returns what receives the
+	// socket's frames.
+	prepare(s *sock) receiver
 	// connected is called, on the link goroutine, once a reconnect succeeded
 	// and s is the link's current socket.
 	connected(s *sock)
@@ -43,18 +41,26 @@ type endpoint interface {
 	tick(now time.Time)
 }
 
+// receiver handles the frames of one socket: the Producer itself, or the
+// inbox's inConn of that socket.
+type receiver interface {
+	// onMessage handles one frame, on the socket's read goroutine. It must
+	// not block for long; data is valid only during the call.
+	onMessage(data []byte)
+}
+
 // sock is one WebSocket connection of a link. A new sock is made for every
-// dial; messages remember the sock that delivered them.
+// dial; messages remember (through their inConn) the sock that delivered
+// them.
 type sock struct {
 	conn  *wsconn.Conn  // set before ready is closed
 	ready chan struct{} // closed once the dial has returned
-	ep    endpoint
-	ack   *acker // per-socket inbound state of consumers and readers, set by prepare
+	recv  receiver      // set before the dial
 }
 
 func (s *sock) OnMessage(data []byte) {
 	<-s.ready
-	s.ep.onMessage(s, data)
+	s.recv.onMessage(data)
 }
 
 func (s *sock) OnClose(error) {}
@@ -64,9 +70,6 @@ func (s *sock) write(p []byte) error {
 	<-s.ready
 	return s.conn.Write(p)
 }
-
-// acker returns the socket's inbound state (consumers and readers).
-func (s *sock) acker() *acker { return s.ack }
 
 func (s *sock) dead() bool {
 	select {
@@ -166,8 +169,8 @@ func (l *link) dial(ctx context.Context) (*sock, error) {
 		return nil, err
 	}
 	u.RawQuery = q.Encode()
-	s := &sock{ready: make(chan struct{}), ep: l.ep}
-	l.ep.prepare(s)
+	s := &sock{ready: make(chan struct{})}
+	s.recv = l.ep.prepare(s)
 	conn, err := wsconn.Dial(ctx, wsconn.Options{
 		URL:       u.String(),
 		Header:    hdr,
@@ -220,14 +223,14 @@ func (e *redactedError) Unwrap() error { return e.err }
 
 // terminal reports whether an error means reconnecting cannot help: a dial
 // refused with 400, 401, 403 or 404, or with 503 because the topic was
-// terminated (ErrTopicTerminated; see ConnectError.Temporary), or a
+// terminated (ErrTopicTerminated; see IsRetryable), or a
 // connection lost to a message over ClientOptions.MaxMessageSize, which
-// the broker would send again, or a proxy's refusal that is not Temporary
+// the broker would send again, or a proxy's refusal that is not retryable
 // (407 wrong proxy credentials, say). Transport errors, 409, 429, other 5xx and
 // token provider failures are retried with backoff.
 func terminal(err error) bool {
 	var ce *ConnectError
-	return errors.As(err, &ce) && !ce.Temporary() || errors.Is(err, ErrMessageTooLarge) || proxyTerminal(err)
+	return errors.As(err, &ce) && !ce.temporary() || errors.Is(err, ErrMessageTooLarge) || proxyTerminal(err)
 }
 
 // fail ends the link with err (a *ProtocolError, say) instead of
@@ -332,7 +335,7 @@ func (l *link) run() {
 // reconnect dials with exponential backoff and jitter until it succeeds,
 // the link is closed (ErrClosed) or an error is terminal.
 func (l *link) reconnect(tick *time.Ticker) (*sock, error) {
-	first, most := l.client.opts.backoff()
+	first, most := l.client.opts.ReconnectDelay, l.client.opts.MaxReconnectDelay
 	delay := first
 	for attempt := 1; ; attempt++ {
 		wait := delay/2 + rand.N(delay/2+1)
@@ -352,7 +355,7 @@ func (l *link) reconnect(tick *time.Ticker) (*sock, error) {
 		if len(l.client.urls) > 1 {
 			l.urlIndex++
 		}
-		ctx, cancel := context.WithTimeout(l.ctx, l.client.opts.dialTimeout())
+		ctx, cancel := context.WithTimeout(l.ctx, l.client.opts.DialTimeout)
 		s, err := l.dial(ctx)
 		cancel()
 		if err == nil {
@@ -380,6 +383,20 @@ func (l *link) close() {
 		l.cancel()
 	})
 	<-l.done
+}
+
+// finished returns a channel closed once the link goroutine has ended.
+func (l *link) finished() <-chan struct{} { return l.done }
+
+// ended returns, once the link goroutine has ended, why: the terminal
+// error, or ErrClosed; nil while it runs.
+func (l *link) ended() error {
+	select {
+	case <-l.done:
+		return orClosed(l.err)
+	default:
+		return nil
+	}
 }
 
 // isClosing reports whether close has been called.

@@ -25,8 +25,8 @@ func TokenFromFile(path string) func(ctx context.Context) (string, error) {
 	return f.token
 }
 
-// TokenFileError reports a token file that could not be used. It is wrapped
-// in the *TokenError the dial fails with.
+// TokenFileError reports a token file that could not be used. The dial
+// fails with it, wrapped (errors.As finds it).
 type TokenFileError struct {
 	Path string // the file, as given to TokenFromFile
 	Err  error  // why: an *fs.PathError from the file system, or what is wrong with the contents

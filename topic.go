@@ -210,3 +210,11 @@ func escapeName(s string) string {
 	}
 	return b.String()
 }
+
+// checkSubscription checks a subscription name (see subscriptionProblem).
+func checkSubscription(s string) error {
+	if p := subscriptionProblem(s); p != "" {
+		return argErr("subscription", s, p)
+	}
+	return nil
+}

@@ -161,7 +161,8 @@ func TestBadInputSendsNothing(t *testing.T) {
 		"empty sub":             func() error { return c.ClearBacklog(ctx, "t/ns/x", "") },
 		"blank sub":             func() error { return c.DeleteSubscription(ctx, "t/ns/x", " \u3000", nil) },
 		"NUL sub":               func() error { return c.CreateSubscription(ctx, "t/ns/x", "a\x00", stargate.Earliest) },
-		"zero position":         func() error { return c.CreateSubscription(ctx, "t/ns/x", "s", stargate.MessageID{}) },
+		"zero position":         func() error { return c.CreateSubscriptionAt(ctx, "t/ns/x", "s", stargate.MessageID{}) },
+		"bad position":          func() error { return c.CreateSubscription(ctx, "t/ns/x", "s", stargate.Position(7)) },
 		"negative skip":         func() error { return c.SkipMessages(ctx, "t/ns/x", "s", -1) },
 		"zero skip":             func() error { return c.SkipMessages(ctx, "t/ns/x", "s", 0) },
 		"negative expire":       func() error { return c.ExpireMessages(ctx, "t/ns/x", "s", -time.Second) },
@@ -171,7 +172,6 @@ func TestBadInputSendsNothing(t *testing.T) {
 		"zero reset id":         func() error { return c.ResetCursor(ctx, "t/ns/x", "s", stargate.MessageID{}) },
 		"peek zero":             func() error { _, err := c.PeekMessages(ctx, "t/ns/x", "s", 0); return err },
 		"peek bad sub":          func() error { _, err := c.PeekMessages(ctx, "t/ns/x", "", 1); return err },
-		"get bad id":            func() error { _, err := c.GetMessage(ctx, "t/ns/x", stargate.Earliest); return err },
 		"get zero id":           func() error { _, err := c.GetMessage(ctx, "t/ns/x", stargate.MessageID{}); return err },
 		"get bad topic":         func() error { _, err := c.GetMessage(ctx, "", id); return err },
 		"by time zero":          func() error { _, err := c.MessageIDByTime(ctx, "t/ns/x", time.Time{}); return err },
@@ -302,7 +302,7 @@ func TestTokenAndHeader(t *testing.T) {
 	boom := errors.New("boom")
 	c2 := newClient(t, rec.URL, &admin.Options{TokenProvider: func(context.Context) (string, error) { return "", boom }})
 	_, err := c2.Tenants(context.Background())
-	if _, ok := errors.AsType[*stargate.TokenError](err); !ok || !errors.Is(err, boom) {
+	if !errors.Is(err, boom) {
 		t.Errorf("provider failure: %v", err)
 	}
 }

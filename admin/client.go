@@ -4,13 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/stargate-go/stargate"
 )
 
 // Client calls Pulsar's admin REST API (/admin/v2) of one cluster. It is
@@ -34,7 +33,7 @@ type Options struct {
 	// TokenProvider, if set, is asked for a token at the start of every
 	// call (redirects and failover of that call reuse it), so that
 	// refreshed tokens are picked up. It takes precedence over Token. Its
-	// error fails the call with a *stargate.TokenError.
+	// error fails the call with that error, wrapped (errors.Is matches it).
 	TokenProvider func(ctx context.Context) (string, error)
 
 	// RootCAs are the certificate authorities trusted for https:// URLs;
@@ -185,7 +184,7 @@ func (c *Client) token(ctx context.Context) (string, error) {
 	if c.opts.TokenProvider != nil {
 		tok, err := c.opts.TokenProvider(ctx)
 		if err != nil {
-			return "", &stargate.TokenError{Err: err}
+			return "", fmt.Errorf("admin: token provider: %w", err)
 		}
 		return strings.TrimPrefix(tok, "Bearer "), nil
 	}

@@ -44,7 +44,7 @@
 // sentinels of its status. A few misses are found by the client itself
 // and match ErrNotFound without being an *Error: peeking an unknown
 // subscription, a batch index beyond its batch. A failing
-// Options.TokenProvider gives a *stargate.TokenError. Any other error
+// Options.TokenProvider gives its error, wrapped. Any other error
 // means the server was not reached or did not answer; it keeps ctx.Err()
 // matchable.
 //

@@ -35,33 +35,48 @@ func (c *Client) Subscriptions(ctx context.Context, topic string) ([]string, err
 }
 
 // CreateSubscription creates a durable subscription whose cursor starts at
-// at: stargate.Earliest (every stored message is in its backlog),
-// stargate.Latest (only messages published from now on), or a message ID
-// (that message and the ones after it; for a message inside a batch, the
-// whole batch: Pulsar 4.0.8 positions cursors on entries). On a
-// partitioned topic every partition gets the subscription. An existing subscription is an error
-// matching ErrConflict.
-func (c *Client) CreateSubscription(ctx context.Context, topic, sub string, at stargate.MessageID) error {
-	body, err := positionBody(at)
+// start: stargate.Earliest (every stored message is in its backlog) or
+// stargate.Latest (only messages published from now on). On a partitioned
+// topic every partition gets the subscription. An existing subscription is
+// an error matching ErrConflict. CreateSubscriptionAt starts at a message.
+func (c *Client) CreateSubscription(ctx context.Context, topic, sub string, start stargate.Position) error {
+	body, err := startBody(start)
 	if err != nil {
 		return err
 	}
 	return c.subCall(ctx, "CreateSubscription", topic, sub, http.MethodPut, "", body)
 }
 
-// positionBody is the JSON form of a start position.
-func positionBody(at stargate.MessageID) (messageIDJSON, error) {
-	if at.IsZero() {
-		return messageIDJSON{}, argErr("position", "", "the zero MessageID; use stargate.Earliest, stargate.Latest or a message's ID")
+// CreateSubscriptionAt creates a durable subscription whose cursor starts
+// at the message id: that message and the ones after it are its backlog
+// (for a message inside a batch, the whole batch: Pulsar 4.0.8 positions
+// cursors on entries). Otherwise as CreateSubscription.
+func (c *Client) CreateSubscriptionAt(ctx context.Context, topic, sub string, id stargate.MessageID) error {
+	body, err := idBody(id)
+	if err != nil {
+		return err
 	}
-	switch {
-	case at.Equal(stargate.Earliest):
+	return c.subCall(ctx, "CreateSubscription", topic, sub, http.MethodPut, "", body)
+}
+
+// startBody is the JSON form of stargate.Earliest or stargate.Latest.
+func startBody(p stargate.Position) (messageIDJSON, error) {
+	switch p {
+	case stargate.Earliest:
 		return messageIDJSON{LedgerID: -1, EntryID: -1}, nil
-	case at.Equal(stargate.Latest):
+	case stargate.Latest:
 		return messageIDJSON{LedgerID: math.MaxInt64, EntryID: math.MaxInt64}, nil
 	}
-	p, b := at.Partition, at.BatchIndex
-	return messageIDJSON{LedgerID: at.LedgerID, EntryID: at.EntryID, Partition: &p, BatchIndex: &b}, nil
+	return messageIDJSON{}, argErr("position", p.String(), "must be stargate.Earliest or stargate.Latest")
+}
+
+// idBody is the JSON form of a message ID as a cursor position.
+func idBody(id stargate.MessageID) (messageIDJSON, error) {
+	if id.IsZero() {
+		return messageIDJSON{}, argErr("message ID", "", "the zero MessageID; give a message's ID")
+	}
+	p, b := id.Partition, id.BatchIndex
+	return messageIDJSON{LedgerID: id.LedgerID, EntryID: id.EntryID, Partition: &p, BatchIndex: &b}, nil
 }
 
 // DeleteSubscription deletes a subscription. Without opts.Force a
@@ -92,13 +107,25 @@ func (c *Client) ResetCursorToTime(ctx context.Context, topic, sub string, t tim
 }
 
 // ResetCursor moves a subscription's cursor to the message id (delivered
-// again, with the ones after it), or to stargate.Earliest or
-// stargate.Latest. For a message inside a batch, the whole batch is
-// delivered again (Pulsar 4.0.8 resets to the batch's entry). The broker disconnects the subscription's consumers,
-// which reconnect at the new position. On a partitioned topic, an id with
-// a partition moves only that partition's cursor.
+// again, with the ones after it). For a message inside a batch, the whole
+// batch is delivered again (Pulsar 4.0.8 resets to the batch's entry). The
+// broker disconnects the subscription's consumers, which reconnect at the
+// new position. On a partitioned topic, an id with a partition moves only
+// that partition's cursor.
 func (c *Client) ResetCursor(ctx context.Context, topic, sub string, id stargate.MessageID) error {
-	body, err := positionBody(id)
+	body, err := idBody(id)
+	if err != nil {
+		return err
+	}
+	return c.subCall(ctx, "ResetCursor", topic, sub, http.MethodPost, "/resetcursor", body)
+}
+
+// ResetCursorToPosition moves a subscription's cursor to stargate.Earliest
+// (every stored message is delivered again) or stargate.Latest (the
+// backlog is skipped), on every partition of a partitioned topic. As with
+// ResetCursor, the broker disconnects the subscription's consumers.
+func (c *Client) ResetCursorToPosition(ctx context.Context, topic, sub string, p stargate.Position) error {
+	body, err := startBody(p)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func startStargate(ctx context.Context, cfg Config, sc Scenario, m *Meter) (func
 			wg.Go(func() { stargateSend(ctx, p, payload, 0, m) })
 		}
 	case Consume:
-		o := &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest, ReceiverQueueSize: cfg.Window}
+		o := &stargate.ConsumerOptions{InitialPosition: stargate.Earliest, ReceiverQueueSize: cfg.Window}
 		if sc.Pull {
 			o.PullMode, o.PullWindow, o.ReceiverQueueSize = true, cfg.Window, 0
 		}
@@ -89,7 +89,7 @@ func stargateSend(ctx context.Context, p *stargate.Producer, payload []byte, rat
 	wg.Go(func() {
 		h := m.NewHist()
 		for x := range ch {
-			if _, err := x.f.Wait(); err != nil {
+			if _, err := x.f.Wait(ctx); err != nil {
 				if ctx.Err() == nil {
 					m.Fail()
 				}

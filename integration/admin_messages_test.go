@@ -44,7 +44,7 @@ func (e *adminEnv) produce(topic string, n int, batched bool) sent {
 		futs = append(futs, p.Send(e.ctx, m))
 	}
 	for i, f := range futs {
-		id, err := f.Wait()
+		id, err := f.Wait(e.ctx)
 		e.check("send "+strconv.Itoa(i), err)
 		s.ids = append(s.ids, id)
 	}
@@ -224,7 +224,7 @@ func TestAdminSubscriptions(t *testing.T) {
 		early, late, mid, odd := "early", "late", "mid", "s+ /%é%2B"
 		e.check("CreateSubscription earliest", e.a.CreateSubscription(e.ctx, topic, early, stargate.Earliest))
 		e.check("CreateSubscription latest", e.a.CreateSubscription(e.ctx, topic, late, stargate.Latest))
-		e.check("CreateSubscription at an ID", e.a.CreateSubscription(e.ctx, topic, mid, s.ids[2]))
+		e.check("CreateSubscription at an ID", e.a.CreateSubscriptionAt(e.ctx, topic, mid, s.ids[2]))
 		e.check("CreateSubscription odd name", e.a.CreateSubscription(e.ctx, topic, odd, stargate.Earliest))
 		e.wantErr("CreateSubscription again", e.a.CreateSubscription(e.ctx, topic, odd, stargate.Earliest), admin.ErrConflict)
 		subs, err := e.a.Subscriptions(e.ctx, topic)
@@ -258,8 +258,8 @@ func TestAdminSubscriptions(t *testing.T) {
 			{"SkipMessages 2", func() error { return e.a.SkipMessages(e.ctx, topic, odd, 2) }, 4},
 			{"ClearBacklog", func() error { return e.a.ClearBacklog(e.ctx, topic, odd) }, 0},
 			{"ResetCursor to an ID", func() error { return e.a.ResetCursor(e.ctx, topic, odd, s.ids[1]) }, 5},
-			{"ResetCursor to Latest", func() error { return e.a.ResetCursor(e.ctx, topic, odd, stargate.Latest) }, 0},
-			{"ResetCursor to Earliest", func() error { return e.a.ResetCursor(e.ctx, topic, odd, stargate.Earliest) }, 6},
+			{"ResetCursor to Latest", func() error { return e.a.ResetCursorToPosition(e.ctx, topic, odd, stargate.Latest) }, 0},
+			{"ResetCursor to Earliest", func() error { return e.a.ResetCursorToPosition(e.ctx, topic, odd, stargate.Earliest) }, 6},
 			{"ResetCursorToTime", func() error { return e.a.ResetCursorToTime(e.ctx, topic, odd, published[3]) }, sinceThird},
 			{"ExpireMessages 1s", func() error {
 				time.Sleep(time.Until(published[len(published)-1].Add(1100 * time.Millisecond)))

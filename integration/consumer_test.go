@@ -30,8 +30,8 @@ func TestExclusiveConflictIsBusy(t *testing.T) {
 	if !errors.Is(err, stargate.ErrBusy) || !errors.As(err, &ce) || ce.StatusCode != 409 {
 		t.Fatalf("second exclusive consumer: %v, want a 409 *ConnectError matching ErrBusy", err)
 	}
-	if !ce.Temporary() {
-		t.Error("409 should be temporary")
+	if !stargate.IsRetryable(err) {
+		t.Error("409 should be retryable")
 	}
 }
 
@@ -210,7 +210,7 @@ func TestDeadLetterAfterMaxRedeliveries(t *testing.T) {
 	e := plain(t)
 	topic := dockertest.UniqueTopic(t)
 	dlq := topic + "-DLQ-custom"
-	dlqCons := e.consumer(dlq, "dlq-sub", &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	dlqCons := e.consumer(dlq, "dlq-sub", &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	c := e.consumer(topic, "sub", &stargate.ConsumerOptions{
 		Type:                stargate.Shared,
 		NackRedeliveryDelay: 100 * time.Millisecond,
@@ -278,7 +278,7 @@ func TestPullModeWindowWhileLoopStalls(t *testing.T) {
 	p := e.producer(topic, nil)
 	const window = 10
 	c, err := client.NewConsumer(e.ctx, topic, "sub", &stargate.ConsumerOptions{
-		PullMode: true, PullWindow: window, InitialPosition: stargate.PositionEarliest})
+		PullMode: true, PullWindow: window, InitialPosition: stargate.Earliest})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,7 +381,7 @@ func TestEndOfTopicAfterTerminate(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	_, err := p.Send(e.ctx, stargate.Message{Payload: []byte("late")}).Wait()
+	_, err := p.Send(e.ctx, stargate.Message{Payload: []byte("late")}).Wait(e.ctx)
 	var se *stargate.SendError
 	if !errors.As(err, &se) {
 		t.Fatalf("send to a terminated topic: %v, want *SendError", err)
@@ -395,7 +395,7 @@ func TestMultiTopicListAndPattern(t *testing.T) {
 	for i, tp := range topics {
 		e.sendAll(e.producer(tp, nil), msgs(5, strconv.Itoa(i)+"-")...)
 	}
-	early := &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest}
+	early := &stargate.ConsumerOptions{InitialPosition: stargate.Earliest}
 	list, err := e.client.NewMultiTopicConsumer(e.ctx, topics, "list", early)
 	if err != nil {
 		t.Fatal(err)

@@ -74,12 +74,9 @@ func runWithFaults(t *testing.T, e *env, client *stargate.Client, n int, po *sta
 	r.sent = len(futs)
 	var ok []string
 	for i, f := range futs {
-		select {
-		case <-f.Done():
-		case <-ctx.Done():
+		if _, err := f.Wait(ctx); err != nil && errors.Is(err, ctx.Err()) {
 			t.Fatalf("future %d never completed", i)
-		}
-		if _, err := f.Wait(); err != nil {
+		} else if err != nil {
 			r.failed++
 			t.Logf("send %d: %v", i, err)
 			continue
@@ -216,7 +213,7 @@ func TestStalledPeerCloseIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := prod.Send(e.ctx, stargate.Message{Payload: []byte("before")}).Wait(); err != nil {
+	if _, err := prod.Send(e.ctx, stargate.Message{Payload: []byte("before")}).Wait(e.ctx); err != nil {
 		t.Fatal(err)
 	}
 	px.stalled.Store(true)

@@ -43,7 +43,7 @@ func TestReaderPartitionedSurvivesCut(t *testing.T) {
 	e.sendAll(p, msgs(600, "m")...)
 
 	client, px := proxiedClient(t, e)
-	r, err := client.NewReader(e.ctx, topic, &stargate.ReaderOptions{StartMessageID: stargate.Earliest, ReceiverQueueSize: 10})
+	r, err := client.NewReader(e.ctx, topic, &stargate.ReaderOptions{Start: stargate.Earliest, ReceiverQueueSize: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestAckDuringCutsNeverFails(t *testing.T) {
 		futs[i] = p.Send(e.ctx, stargate.Message{Payload: []byte(strconv.Itoa(i))})
 	}
 	for _, f := range futs {
-		if _, err := f.Wait(); err != nil {
+		if _, err := f.Wait(e.ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -216,7 +216,7 @@ func TestPartitionConsumedDirectlyKeepsItsName(t *testing.T) {
 		t.Fatal(err)
 	}
 	part := topic + "-partition-2"
-	c := e.consumer(part, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	c := e.consumer(part, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	p := e.producer(part, nil)
 	e.sendAll(p, msgs(1, "m")...)
 	got := e.receive(c, 1, true, 20*time.Second)
@@ -262,7 +262,7 @@ func TestReaderStopsAtEndAfterCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	client, px := proxiedClient(t, e)
-	r, err := client.NewReader(e.ctx, topic, &stargate.ReaderOptions{StartMessageID: stargate.Earliest, StopAtEndOfTopic: true})
+	r, err := client.NewReader(e.ctx, topic, &stargate.ReaderOptions{Start: stargate.Earliest, StopAtEndOfTopic: true})
 	if err != nil {
 		t.Fatal(err)
 	}

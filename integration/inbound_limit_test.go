@@ -25,7 +25,7 @@ func TestMessageOverMaxMessageSizeEndsConsumer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := small.NewConsumer(e.ctx, topic, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	c, err := small.NewConsumer(e.ctx, topic, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	if err != nil {
 		t.Fatal(err)
 	}

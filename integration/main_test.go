@@ -67,7 +67,7 @@ func (e *env) sendAll(p *stargate.Producer, msgs ...stargate.Message) []stargate
 	}
 	ids := make([]stargate.MessageID, len(msgs))
 	for i, f := range futs {
-		id, err := f.Wait()
+		id, err := f.Wait(e.ctx)
 		if err != nil {
 			e.t.Fatalf("send %d: %v", i, err)
 		}

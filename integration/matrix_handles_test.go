@@ -69,8 +69,8 @@ func (c *cell) startSending(first int, send func(ctx context.Context, seq int) *
 	})
 	wg.Go(func() {
 		for p := range futs {
-			<-p.f.Done() // every future completes; a stuck one stalls the cell's progress
-			_, err := p.f.Wait()
+			// Unbounded: every future completes; a stuck one stalls the cell's progress.
+			_, err := p.f.Wait(context.Background())
 			c.tl.mu.Lock()
 			if err != nil {
 				c.tl.failed++
@@ -152,7 +152,7 @@ func (c *cell) runProducer() {
 // acknowledged messages are not stored", lastMessageId -1:-1).
 func (c *cell) keepStored() {
 	cons, err := c.direct.NewConsumer(c.ctx, c.topics[0], "keep-stored",
-		&stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+		&stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	if err != nil {
 		c.t.Fatalf("keep-stored subscription: %v", err)
 	}
@@ -178,7 +178,7 @@ func (c *cell) readBack() {
 		if last.EntryID < 0 {
 			continue
 		}
-		r, err := c.direct.NewReader(c.ctx, p, &stargate.ReaderOptions{StartMessageID: stargate.Earliest})
+		r, err := c.direct.NewReader(c.ctx, p, &stargate.ReaderOptions{Start: stargate.Earliest})
 		if err != nil {
 			c.t.Errorf("reading back %s: %v", p, err)
 			return
@@ -269,7 +269,7 @@ func (c *cell) runConsumerLike() {
 			futs[seq] = send(c.ctx, seq)
 		}
 		for seq, f := range futs {
-			id, err := f.Wait()
+			id, err := f.Wait(c.ctx)
 			if err != nil {
 				c.t.Fatalf("preload %d: %v", seq, err)
 			}
@@ -301,7 +301,7 @@ func (c *cell) runConsumerLike() {
 		o := &stargate.ReaderOptions{ReceiverQueueSize: 100}
 		switch c.spec.start {
 		case "earliest":
-			o.StartMessageID = stargate.Earliest
+			o.Start = stargate.Earliest
 		case "id":
 			o.StartMessageID = startID
 		}
@@ -328,9 +328,9 @@ func (c *cell) runConsumerLike() {
 		c.t.Cleanup(func() { r.Close() })
 		hs = append(hs, handle{func(ctx context.Context) func(func(stargate.Message, error) bool) { return r.Messages(ctx) }, r.Close})
 	default:
-		o := &stargate.ConsumerOptions{Type: c.spec.subType, InitialPosition: stargate.PositionEarliest}
+		o := &stargate.ConsumerOptions{Type: c.spec.subType, InitialPosition: stargate.Earliest}
 		if c.spec.nonDurable {
-			o.Mode, o.InitialPosition = stargate.NonDurable, stargate.PositionLatest
+			o.Mode, o.InitialPosition = stargate.NonDurable, stargate.Latest
 		}
 		if c.spec.pull {
 			o.PullMode, o.PullWindow = true, 50

@@ -155,7 +155,7 @@ func roundTrip(ctx context.Context, client *stargate.Client, topic, sub, payload
 	var c *stargate.Consumer
 	if sub != "" {
 		var err error
-		c, err = client.NewConsumer(ctx, topic, sub, &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+		c, err = client.NewConsumer(ctx, topic, sub, &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 		if err != nil {
 			return fmt.Errorf("NewConsumer: %w", err)
 		}
@@ -166,7 +166,7 @@ func roundTrip(ctx context.Context, client *stargate.Client, topic, sub, payload
 		return fmt.Errorf("NewProducer: %w", err)
 	}
 	defer p.Close()
-	if _, err := p.Send(ctx, stargate.Message{Payload: []byte(payload)}).Wait(); err != nil {
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte(payload)}).Wait(ctx); err != nil {
 		return fmt.Errorf("Send: %w", err)
 	}
 	if c != nil {
@@ -174,7 +174,7 @@ func roundTrip(ctx context.Context, client *stargate.Client, topic, sub, payload
 			return fmt.Errorf("consumer: %w", err)
 		}
 	}
-	r, err := client.NewReader(ctx, topic, &stargate.ReaderOptions{StartMessageID: stargate.Earliest})
+	r, err := client.NewReader(ctx, topic, &stargate.ReaderOptions{Start: stargate.Earliest})
 	if err != nil {
 		return fmt.Errorf("NewReader: %w", err)
 	}
@@ -340,7 +340,7 @@ func multiRoundTrip(ctx context.Context, client *stargate.Client, t1, t2, sub st
 		}
 		ps = append(ps, p)
 	}
-	c, err := client.NewMultiTopicConsumer(ctx, []string{t1, t2}, sub, &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	c, err := client.NewMultiTopicConsumer(ctx, []string{t1, t2}, sub, &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	if err != nil {
 		return fmt.Errorf("NewMultiTopicConsumer: %w", err)
 	}
@@ -349,7 +349,7 @@ func multiRoundTrip(ctx context.Context, client *stargate.Client, t1, t2, sub st
 	for i, p := range ps {
 		payload := fmt.Sprintf("%d:%s", i, sub)
 		want[payload] = true
-		if _, err := p.Send(ctx, stargate.Message{Payload: []byte(payload)}).Wait(); err != nil {
+		if _, err := p.Send(ctx, stargate.Message{Payload: []byte(payload)}).Wait(ctx); err != nil {
 			return fmt.Errorf("Send: %w", err)
 		}
 	}

@@ -79,7 +79,7 @@ func TestPartitionedRoundRobin(t *testing.T) {
 	if err := e.admin.CreatePartitionedTopic(e.ctx, topic, 3); err != nil {
 		t.Fatal(err)
 	}
-	c := e.consumer(topic, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	c := e.consumer(topic, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	p := e.producer(topic, &stargate.ProducerOptions{RoutingMode: stargate.RoutingRoundRobin})
 	ids := e.sendAll(p, msgs(30, "p")...)
 	parts := map[int32]int{}
@@ -102,7 +102,7 @@ func TestOneShotProduce(t *testing.T) {
 	e := plain(t)
 	topic := dockertest.UniqueTopic(t)
 	c := e.consumer(topic, "sub", nil)
-	ids, err := stargate.Produce(e.ctx, e.broker.ProducerURL(topic), msgs(3, "once")...)
+	ids, err := e.client.Produce(e.ctx, topic, nil, msgs(3, "once")...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestProducerNameConflictAndSendAfterClose(t *testing.T) {
 		t.Fatalf("duplicate producer name: %v, want ErrBusy", err)
 	}
 	p.Close()
-	if _, err := p.Send(e.ctx, stargate.Message{Payload: []byte("x")}).Wait(); !errors.Is(err, stargate.ErrClosed) {
+	if _, err := p.Send(e.ctx, stargate.Message{Payload: []byte("x")}).Wait(e.ctx); !errors.Is(err, stargate.ErrClosed) {
 		t.Fatalf("send after close: %v", err)
 	}
 	if err := p.Flush(e.ctx); !errors.Is(err, stargate.ErrClosed) {
@@ -134,11 +134,13 @@ func TestProducerNameConflictAndSendAfterClose(t *testing.T) {
 
 func TestBadParameterIsBadRequest(t *testing.T) {
 	e := plain(t)
-	// Every option is validated locally; an unknown parameter value can only
-	// reach the server through the one-shot URL.
-	_, err := stargate.Produce(e.ctx, e.broker.ProducerURL(dockertest.UniqueTopic(t))+"?sendTimeoutMillis=soon", stargate.Message{})
+	// Every option is validated locally. A topics pattern that compiles as
+	// RE2 but not as a Java regular expression ((?P<name>…) is Go's named
+	// group syntax) reaches the server, which refuses it with 400 "Invalid
+	// query params: Unknown inline modifier".
+	_, err := e.client.NewPatternConsumer(e.ctx, "persistent://public/default/(?P<n>x)", "sub", nil)
 	if !errors.Is(err, stargate.ErrBadRequest) {
-		t.Fatalf("bad sendTimeoutMillis: %v, want ErrBadRequest", err)
+		t.Fatalf("a pattern Java cannot compile: %v, want ErrBadRequest", err)
 	}
 	var ce *stargate.ConnectError
 	if errors.As(err, &ce) && ce.Message == "" {
@@ -165,7 +167,7 @@ func TestFlushWaitsForAcks(t *testing.T) {
 		default:
 			t.Fatalf("future %d not complete after Flush", i)
 		}
-		if _, err := f.Wait(); err != nil {
+		if _, err := f.Wait(ctx); err != nil {
 			t.Fatalf("future %d: %v", i, err)
 		}
 	}

@@ -36,7 +36,7 @@ func proxiedRoundTrip(t *testing.T, client *stargate.Client, topic string) {
 		t.Fatalf("NewProducer: %v", err)
 	}
 	defer p.Close()
-	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("through the proxy")}).Wait(); err != nil {
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("through the proxy")}).Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for m, err := range c.Messages(ctx) {
@@ -155,7 +155,7 @@ func TestProxyConnectDiesMidStream(t *testing.T) {
 			body := fmt.Sprintf("m-%03d", i)
 			f := p.Send(ctx, stargate.Message{Payload: []byte(body)})
 			sends.Go(func() {
-				if _, err := f.Wait(); err == nil {
+				if _, err := f.Wait(ctx); err == nil {
 					acked <- body
 				} else {
 					t.Errorf("send %s: %v", body, err)

@@ -42,7 +42,7 @@ func TestReaderStartPositions(t *testing.T) {
 	p := e.producer(topic, nil)
 	ids := e.sendAll(p, msgs(10, "r")...)
 
-	if got := readN(t, e, e.reader(topic, &stargate.ReaderOptions{StartMessageID: stargate.Earliest}), 10); got[0] != "r0" || got[9] != "r9" {
+	if got := readN(t, e, e.reader(topic, &stargate.ReaderOptions{Start: stargate.Earliest}), 10); got[0] != "r0" || got[9] != "r9" {
 		t.Fatalf("earliest: %v", got)
 	}
 	// The start is exclusive: the message after ids[4] comes first.
@@ -71,7 +71,7 @@ func TestReaderBeyondWindowAndStopAtEndOfTopic(t *testing.T) {
 	if _, err := e.admin.TerminateTopic(e.ctx, topic); err != nil {
 		t.Fatal(err)
 	}
-	r := e.reader(topic, &stargate.ReaderOptions{StartMessageID: stargate.Earliest, ReceiverQueueSize: 10, StopAtEndOfTopic: true})
+	r := e.reader(topic, &stargate.ReaderOptions{Start: stargate.Earliest, ReceiverQueueSize: 10, StopAtEndOfTopic: true})
 	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
 	defer cancel()
 	n := 0

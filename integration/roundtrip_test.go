@@ -13,7 +13,7 @@ import (
 func TestRoundTripAllFields(t *testing.T) {
 	e := plain(t)
 	topic := dockertest.UniqueTopic(t)
-	cons := e.consumer(topic, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	cons := e.consumer(topic, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	p := e.producer(topic, nil)
 
 	binary := make([]byte, 256)

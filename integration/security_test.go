@@ -25,7 +25,7 @@ func TestTokenAuth(t *testing.T) {
 	if err != nil {
 		t.Fatalf("with a good token: %v", err)
 	}
-	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("t")}).Wait(); err != nil {
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("t")}).Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 	p.Close()
@@ -81,7 +81,7 @@ func TestTLSAndMutualTLS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("wss with the CA: %v", err)
 	}
-	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("tls")}).Wait(); err != nil {
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte("tls")}).Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 	p.Close()

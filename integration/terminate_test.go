@@ -33,7 +33,7 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { idle.Close() })
-	c, err := relayed.NewConsumer(e.ctx, topic, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	c, err := relayed.NewConsumer(e.ctx, topic, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,13 +43,13 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 	// 4.0.8 (a reader opened at the last message's ID answers isEndOfTopic
 	// false; one opened at the one before answers true), which is the
 	// reader's business, not the producer's.
-	r, err := relayed.NewReader(e.ctx, topic, &stargate.ReaderOptions{StartMessageID: stargate.Earliest})
+	r, err := relayed.NewReader(e.ctx, topic, &stargate.ReaderOptions{Start: stargate.Earliest})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
 	e.sendAll(p, msgs(3, "m")...)
-	if _, err := idle.Send(e.ctx, stargate.Message{Payload: []byte("m3")}).Wait(); err != nil {
+	if _, err := idle.Send(e.ctx, stargate.Message{Payload: []byte("m3")}).Wait(e.ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.admin.TerminateTopic(e.ctx, topic); err != nil {
@@ -57,9 +57,9 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 	}
 
 	// The existing producer's next send.
-	_, err = p.Send(e.ctx, stargate.Message{Payload: []byte("late")}).Wait()
+	_, err = p.Send(e.ctx, stargate.Message{Payload: []byte("late")}).Wait(e.ctx)
 	var se *stargate.SendError
-	if !errors.As(err, &se) || se.Code != 8 || !errors.Is(err, stargate.ErrTopicTerminated) || se.Temporary() {
+	if !errors.As(err, &se) || se.Code != 8 || !errors.Is(err, stargate.ErrTopicTerminated) || stargate.IsRetryable(err) {
 		t.Errorf("send after terminate: %v, want a send-error:8 *SendError matching ErrTopicTerminated, not temporary", err)
 	} else {
 		t.Logf("send after terminate: code %d, message %q", se.Code, se.Msg)
@@ -71,14 +71,14 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 	default:
 		t.Error("a later Send did not fail at once")
 	}
-	if _, err := f.Wait(); !errors.Is(err, stargate.ErrTopicTerminated) {
+	if _, err := f.Wait(e.ctx); !errors.Is(err, stargate.ErrTopicTerminated) {
 		t.Errorf("later send: %v, want ErrTopicTerminated", err)
 	}
 
 	// A new producer.
 	_, err = e.client.NewProducer(e.ctx, topic, nil)
 	var ce *stargate.ConnectError
-	if !errors.As(err, &ce) || ce.StatusCode != 503 || !errors.Is(err, stargate.ErrTopicTerminated) || ce.Temporary() {
+	if !errors.As(err, &ce) || ce.StatusCode != 503 || !errors.Is(err, stargate.ErrTopicTerminated) || stargate.IsRetryable(err) {
 		t.Errorf("new producer: %v, want a 503 *ConnectError matching ErrTopicTerminated, not temporary", err)
 	} else {
 		t.Logf("new producer: %d %q", ce.StatusCode, ce.Message)
@@ -96,7 +96,7 @@ func TestTerminatedTopicEndsProducers(t *testing.T) {
 		f := idle.Send(e.ctx, stargate.Message{Payload: []byte("x")})
 		select {
 		case <-f.Done():
-			_, last = f.Wait()
+			_, last = f.Wait(e.ctx)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -47,7 +47,7 @@ func (r *recordTokens) last() (string, int) {
 // sendAndTake sends one message with p and takes it from c.
 func sendAndTake(t *testing.T, ctx context.Context, p *stargate.Producer, c *stargate.Consumer, body string) {
 	t.Helper()
-	if _, err := p.Send(ctx, stargate.Message{Payload: []byte(body)}).Wait(); err != nil {
+	if _, err := p.Send(ctx, stargate.Message{Payload: []byte(body)}).Wait(ctx); err != nil {
 		t.Fatalf("send %s: %v", body, err)
 	}
 	for m, err := range c.Messages(ctx) {

@@ -14,8 +14,8 @@
 // The token is cached until shortly before it expires and fetched again at
 // the next dial after that, so a reconnecting handle always presents a
 // valid one. A failed fetch (the provider down, credentials refused) fails
-// that dial with an *Error or *KeyFileError, wrapped in a
-// *stargate.TokenError; a reconnecting handle retries it with backoff. The
+// that dial with an *Error or *KeyFileError, wrapped (errors.As finds
+// it); a reconnecting handle retries it with backoff. The
 // package uses only the standard library.
 package oauth2
 

@@ -304,7 +304,7 @@ func TestDurableAndNonDurable(t *testing.T) {
 	}
 }
 
-func TestInitialPositionLatest(t *testing.T) {
+func TestInitialLatest(t *testing.T) {
 	t.Parallel()
 	srv := New(t, nil)
 	publishN(t, srv, "latest", 2)

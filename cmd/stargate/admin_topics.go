@@ -6,7 +6,6 @@ import (
 	"io"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/stargate-go/stargate"
@@ -243,11 +242,16 @@ func subCommands() []*adminCmd {
 			flags: "  --at POS                where its cursor starts: latest (default), earliest or a message ID\n",
 			setup: func(fs *flag.FlagSet) { fs.StringVar(&at, "at", at, "") },
 			run: func(x *adminRun) error {
-				id, err := startID(at)
+				cur, err := parseCursor(at)
 				if err != nil {
 					return x.usageErr("--at %v", err)
 				}
-				if err := x.c.CreateSubscription(x.ctx, x.args[0], x.args[1], id); err != nil {
+				if cur.isID {
+					err = x.c.CreateSubscriptionAt(x.ctx, x.args[0], x.args[1], cur.id)
+				} else {
+					err = x.c.CreateSubscription(x.ctx, x.args[0], x.args[1], cur.pos)
+				}
+				if err != nil {
 					return err
 				}
 				return x.done("created subscription %s on %s", x.args[1], x.args[0])
@@ -279,11 +283,16 @@ func subCommands() []*adminCmd {
 					}
 					return x.done("reset subscription %s of %s to %s", x.args[1], x.args[0], formatTime(t))
 				}
-				id, err := startID(resetID)
+				cur, err := parseCursor(resetID)
 				if err != nil {
 					return x.usageErr("--id %v", err)
 				}
-				if err := x.c.ResetCursor(x.ctx, x.args[0], x.args[1], id); err != nil {
+				if cur.isID {
+					err = x.c.ResetCursor(x.ctx, x.args[0], x.args[1], cur.id)
+				} else {
+					err = x.c.ResetCursorToPosition(x.ctx, x.args[0], x.args[1], cur.pos)
+				}
+				if err != nil {
 					return err
 				}
 				return x.done("reset subscription %s of %s to %s", x.args[1], x.args[0], resetID)
@@ -321,17 +330,6 @@ func subCommands() []*adminCmd {
 			},
 			run: func(x *adminRun) error { return peek(x, x.args[0], x.args[1], peekN, forceBase64) }, messages: true},
 	}
-}
-
-// startID parses earliest, latest or a message ID.
-func startID(s string) (stargate.MessageID, error) {
-	switch strings.ToLower(s) {
-	case "earliest":
-		return cursorAt(true), nil
-	case "latest":
-		return cursorAt(false), nil
-	}
-	return parseMessageID(s)
 }
 
 func peek(x *adminRun, topic, sub string, n int, forceBase64 bool) error {

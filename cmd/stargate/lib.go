@@ -2,22 +2,19 @@ package main
 
 import (
 	"context"
+	"strings"
 
 	"github.com/stargate-go/stargate"
 )
 
-// This file holds the command's uses of stargate API that the root
-// package's redesign is changing, so that adapting the command is a change
-// here only: SendFuture.Wait takes a ctx there, and Earliest and Latest
-// become a Position (ReaderOptions.Start, ConsumerOptions.InitialPosition)
-// instead of MessageIDs.
+// This file holds the command's uses of the stargate API around futures
+// and start positions, the parts of the API most likely to move.
 
-// waitSend waits for the outcome of one send. Wait always returns (every
-// future completes on acknowledgement, error, send timeout or Close); ctx
-// is for the coming Wait(ctx), and callers pass one that is never done.
+// waitSend waits for the outcome of one send. Every future completes (on
+// acknowledgement, error, send timeout or Close); callers pass a ctx that
+// is never done, so that no outcome is given up on.
 func waitSend(ctx context.Context, f *stargate.SendFuture) (stargate.MessageID, error) {
-	_ = ctx
-	return f.Wait()
+	return f.Wait(ctx)
 }
 
 // readerFrom sets where a reader starts: "earliest", "latest", or after id
@@ -25,9 +22,9 @@ func waitSend(ctx context.Context, f *stargate.SendFuture) (stargate.MessageID, 
 func readerFrom(o *stargate.ReaderOptions, where string, id stargate.MessageID) {
 	switch where {
 	case "earliest":
-		o.StartMessageID = stargate.Earliest
+		o.Start = stargate.Earliest
 	case "latest":
-		o.StartMessageID = stargate.Latest
+		o.Start = stargate.Latest
 	default:
 		o.StartMessageID = id
 	}
@@ -35,14 +32,25 @@ func readerFrom(o *stargate.ReaderOptions, where string, id stargate.MessageID) 
 
 // subscribeFromEarliest makes a new subscription start at the earliest message.
 func subscribeFromEarliest(o *stargate.ConsumerOptions) {
-	o.InitialPosition = stargate.PositionEarliest
+	o.InitialPosition = stargate.Earliest
 }
 
-// cursorAt is the admin package's form of earliest or latest (for
-// CreateSubscription and ResetCursor).
-func cursorAt(earliest bool) stargate.MessageID {
-	if earliest {
-		return stargate.Earliest
+// cursor is where an admin command puts a subscription's cursor: Earliest,
+// Latest, or a message ID (isID).
+type cursor struct {
+	pos  stargate.Position
+	id   stargate.MessageID
+	isID bool
+}
+
+// parseCursor parses earliest, latest or a message ID.
+func parseCursor(s string) (cursor, error) {
+	switch strings.ToLower(s) {
+	case "earliest":
+		return cursor{pos: stargate.Earliest}, nil
+	case "latest":
+		return cursor{pos: stargate.Latest}, nil
 	}
-	return stargate.Latest
+	id, err := parseMessageID(s)
+	return cursor{id: id, isID: true}, err
 }

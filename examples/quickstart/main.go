@@ -83,7 +83,7 @@ func run(n, workers, size int) error {
 		})
 	}
 	for _, f := range futs {
-		if _, err := f.Wait(); err != nil {
+		if _, err := f.Wait(ctx); err != nil {
 			return fmt.Errorf("send: %w", err)
 		}
 	}

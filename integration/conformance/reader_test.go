@@ -188,7 +188,7 @@ func testEndOfTopic(t *testing.T, tg Target) {
 
 	// The client's Reader stops at the end.
 	e := newEnv(t, tg)
-	cr := e.reader(topic, &stargate.ReaderOptions{StartMessageID: stargate.Earliest, StopAtEndOfTopic: true})
+	cr := e.reader(topic, &stargate.ReaderOptions{Start: stargate.Earliest, StopAtEndOfTopic: true})
 	var got []string
 	ctx, cancel := contextWithTimeout(e, waitFor)
 	defer cancel()
@@ -226,7 +226,7 @@ func testMultiTopicList(t *testing.T, tg Target) {
 
 	// The client.
 	e := newEnv(t, tg)
-	mc, err := e.client.NewMultiTopicConsumer(e.ctx, []string{t1, t2}, "client", &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	mc, err := e.client.NewMultiTopicConsumer(e.ctx, []string{t1, t2}, "client", &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,9 +36,9 @@ func testTopicTerminated(t *testing.T, tg Target) {
 		t.Errorf("batched send after terminate: %v, want send-error:8 naming TopicTerminatedException", a)
 	}
 	for name, p := range map[string]*stargate.Producer{"plain": p, "batching": pb} {
-		_, err := p.Send(e.ctx, stargate.Message{Payload: []byte("late")}).Wait()
+		_, err := p.Send(e.ctx, stargate.Message{Payload: []byte("late")}).Wait(e.ctx)
 		var se *stargate.SendError
-		if !errors.As(err, &se) || !errors.Is(err, stargate.ErrTopicTerminated) || se.Temporary() {
+		if !errors.As(err, &se) || !errors.Is(err, stargate.ErrTopicTerminated) || stargate.IsRetryable(err) {
 			t.Errorf("%s producer, send after terminate: %v, want a *SendError matching ErrTopicTerminated", name, err)
 		}
 		f := p.Send(e.ctx, stargate.Message{Payload: []byte("later")})
@@ -47,17 +47,17 @@ func testTopicTerminated(t *testing.T, tg Target) {
 		case <-time.After(time.Second):
 			t.Errorf("%s producer: a later Send did not fail at once", name)
 		}
-		if _, err := f.Wait(); !errors.Is(err, stargate.ErrTopicTerminated) {
+		if _, err := f.Wait(e.ctx); !errors.Is(err, stargate.ErrTopicTerminated) {
 			t.Errorf("%s producer, later send: %v, want ErrTopicTerminated", name, err)
 		}
 	}
 	_, err := e.client.NewProducer(e.ctx, topic, nil)
 	var ce *stargate.ConnectError
-	if !errors.As(err, &ce) || ce.StatusCode != 503 || !errors.Is(err, stargate.ErrTopicTerminated) || ce.Temporary() {
+	if !errors.As(err, &ce) || ce.StatusCode != 503 || !errors.Is(err, stargate.ErrTopicTerminated) || stargate.IsRetryable(err) {
 		t.Errorf("new producer: %v, want a 503 *ConnectError matching ErrTopicTerminated", err)
 	}
 
-	c := e.consumer(topic, "after", &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	c := e.consumer(topic, "after", &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	got := strs(e.receive(c, 3, true))
 	slices.Sort(got)
 	if !slices.Equal(got, []string{"batched", "plain", "raw"}) {
