@@ -3,6 +3,9 @@ package integration
 import (
 	"context"
 	"fmt"
+	"iter"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -309,4 +312,89 @@ func TestClusterProxyRestart(t *testing.T) {
 		return cl.RestartProxy(ctx)
 	}}
 	runClusterColumns(t, cl, k, faultProxyRestart)
+}
+
+// TestClusterServiceURLs: a service URL list whose first node is down
+// (nothing listens) still connects every handle kind through the next one,
+// and when no node answers the error names each URL tried.
+func TestClusterServiceURLs(t *testing.T) {
+	checkLeaks(t)
+	cl := dockertest.RequireCluster(t)
+	dead := deadAddrs(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	admin := cl.Admin(1)
+	topic := dockertest.UniqueTopic(t)
+	if err := admin.CreateTopic(ctx, topic); err != nil {
+		t.Fatal(err)
+	}
+	c, err := stargate.NewClient("ws://"+dead[0]+","+cl.ProxyURL+","+cl.BrokerWS[0], &stargate.ClientOptions{DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := c.NewConsumer(ctx, topic, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	if err != nil {
+		t.Fatalf("NewConsumer past a dead first URL: %v", err)
+	}
+	defer cons.Close()
+	prod, err := c.NewProducer(ctx, topic, nil)
+	if err != nil {
+		t.Fatalf("NewProducer past a dead first URL: %v", err)
+	}
+	defer prod.Close()
+	r, err := c.NewReader(ctx, topic, &stargate.ReaderOptions{StartMessageID: stargate.Earliest})
+	if err != nil {
+		t.Fatalf("NewReader past a dead first URL: %v", err)
+	}
+	defer r.Close()
+	const n = 20
+	for i := range n {
+		if _, err := prod.Send(ctx, stargate.Message{Payload: []byte(strconv.Itoa(i))}).Wait(); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	for name, seq := range map[string]func(context.Context) iter.Seq2[stargate.Message, error]{"consumer": cons.Messages, "reader": r.Messages} {
+		got := 0
+		for m, err := range seq(ctx) {
+			if err != nil {
+				t.Fatalf("%s after %d: %v", name, got, err)
+			}
+			if name == "consumer" {
+				_ = m.Ack(ctx)
+			}
+			if got++; got == n {
+				break
+			}
+		}
+	}
+
+	none, err := stargate.NewClient("ws://"+dead[0]+",ws://"+dead[1], &stargate.ClientOptions{DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = none.NewProducer(ctx, topic, nil)
+	if err == nil {
+		t.Fatal("NewProducer with no node up succeeded")
+	}
+	for _, a := range dead {
+		if !strings.Contains(err.Error(), a) {
+			t.Errorf("the error does not name %s: %v", a, err)
+		}
+	}
+	t.Logf("with every node down: %v", err)
+}
+
+// deadAddrs returns n loopback addresses nothing listens on.
+func deadAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ln.Addr().String())
+		ln.Close()
+	}
+	return out
 }
