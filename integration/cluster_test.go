@@ -247,6 +247,9 @@ func runClusterColumns(t *testing.T, cl *dockertest.PulsarCluster, k *killer, fa
 		close(queue)
 	}
 	wg.Wait()
+	if t.Failed() {
+		t.Logf("the cluster's logs:\n%s", cl.LogTail(40))
+	}
 	var b strings.Builder
 	b.WriteString("\n| handle | topic | fault | result | sent | acked | received | duplicates | lost | ack errors | order | faults | max Close | elapsed |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
