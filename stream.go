@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,16 +123,23 @@ func (c *Client) newLink(path string, ep endpoint) *link {
 func (l *link) start(ctx context.Context) error {
 	s, err := l.dial(ctx)
 	// With several service URLs, a node that cannot be reached is skipped;
-	// a refusal by a server that answered is final.
+	// a refusal by a server that answered is final. The error names every
+	// URL tried (each dial error names its host), not only the last.
+	var tried []error
 	for tries := 1; err != nil && tries < len(l.client.urls) && ctx.Err() == nil; tries++ {
 		var ce *ConnectError
 		if errors.As(err, &ce) {
 			break
 		}
+		tried = append(tried, err)
 		l.urlIndex++
 		s, err = l.dial(ctx)
 	}
 	if err != nil {
+		if len(tried) > 0 {
+			tried = append(tried, err)
+			err = dialErrors(tried)
+		}
 		return err
 	}
 	l.cur.Store(s)
@@ -139,6 +147,20 @@ func (l *link) start(ctx context.Context) error {
 	go l.run()
 	return nil
 }
+
+// dialErrors are the failed first dials of a handle, one per service URL
+// tried, in order; errors.Is and errors.As see each.
+type dialErrors []error
+
+func (e dialErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, err := range e {
+		msgs[i] = err.Error()
+	}
+	return "stargate: " + strconv.Itoa(len(e)) + " service URLs tried: " + strings.Join(msgs, "; ")
+}
+
+func (e dialErrors) Unwrap() []error { return e }
 
 // dial makes one connection attempt to the current URL.
 func (l *link) dial(ctx context.Context) (*sock, error) {

@@ -33,14 +33,14 @@ const (
 // Variants lists every variant.
 var Variants = []Variant{Plain, TLS, Token}
 
-// ParseVariant accepts "plain", "tls" or "token".
+// ParseVariant accepts "plain", "tls", "token" or "cluster".
 func ParseVariant(s string) (Variant, error) {
-	for _, v := range Variants {
+	for _, v := range append(Variants, Cluster) {
 		if strings.EqualFold(strings.TrimSpace(s), string(v)) {
 			return v, nil
 		}
 	}
-	return "", fmt.Errorf("unknown variant %q (want plain, tls or token)", s)
+	return "", fmt.Errorf("unknown variant %q (want plain, tls, token or cluster)", s)
 }
 
 // Environment variables read by Start.

@@ -36,6 +36,8 @@ type State struct {
 	Root          string                 `json:"root"` // run directory; `down` removes it
 	CreatedAt     time.Time              `json:"createdAt"`
 	Brokers       map[Variant]BrokerInfo `json:"brokers"`
+	// Cluster is the cluster variant (`up --variants cluster`), nil without it.
+	Cluster *ClusterInfo `json:"cluster,omitempty"`
 }
 
 // BrokerInfo describes how to reach one variant.
@@ -170,12 +172,21 @@ func Up(ctx context.Context, o UpOptions) (*State, error) {
 	if len(o.Variants) == 0 {
 		o.Variants = Variants
 	}
+	wantCluster := slices.Contains(o.Variants, Cluster)
+	o.Variants = slices.DeleteFunc(slices.Clone(o.Variants), func(v Variant) bool { return v == Cluster })
 	opts := Options{CacheDir: o.CacheDir, StartTimeout: o.StartTimeout, Logf: o.Logf}
 	opts.defaults()
 	if old, err := ReadState(o.StatePath); err == nil {
 		for v, bi := range old.Brokers {
 			if pidAlive(bi.PID) {
 				return nil, fmt.Errorf("%s already describes a running %s broker (pid %d); run `down --state %s` first", o.StatePath, v, bi.PID, o.StatePath)
+			}
+		}
+		if old.Cluster != nil {
+			for _, n := range old.Cluster.nodes() {
+				if pidAlive(n.pid()) {
+					return nil, fmt.Errorf("%s already describes a running cluster (%s, pid %d); run `down --state %s` first", o.StatePath, n.Name, n.pid(), o.StatePath)
+				}
 			}
 		}
 	}
@@ -213,6 +224,13 @@ func Up(ctx context.Context, o UpOptions) (*State, error) {
 		})
 	}
 	wg.Wait()
+	var ci *ClusterInfo
+	if err := errors.Join(errs...); err == nil && wantCluster {
+		// After the standalone brokers, not beside them: five more JVMs
+		// starting at once on two cores would only slow every start.
+		ci, err = upCluster(ctx, filepath.Join(root, "cluster"), opts)
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		for _, n := range nodes {
 			n.stop(15 * time.Second)
@@ -220,7 +238,7 @@ func Up(ctx context.Context, o UpOptions) (*State, error) {
 		os.RemoveAll(root)
 		return nil, err
 	}
-	s := &State{Version: 1, PulsarVersion: PulsarVersion, Root: root, CreatedAt: time.Now().UTC(), Brokers: map[Variant]BrokerInfo{}}
+	s := &State{Version: 1, PulsarVersion: PulsarVersion, Root: root, CreatedAt: time.Now().UTC(), Brokers: map[Variant]BrokerInfo{}, Cluster: ci}
 	for _, v := range o.Variants {
 		n := nodes[nodeFor(v)]
 		info := n.info(v)
@@ -230,6 +248,9 @@ func Up(ctx context.Context, o UpOptions) (*State, error) {
 	if err := WriteState(o.StatePath, s); err != nil {
 		for _, n := range nodes {
 			n.stop(15 * time.Second)
+		}
+		if ci != nil {
+			downCluster(ci, 15*time.Second, opts.Logf)
 		}
 		os.RemoveAll(root)
 		return nil, err
@@ -272,6 +293,9 @@ func Down(statePath string, grace time.Duration, logf func(string, ...any)) erro
 		})
 	}
 	wg.Wait()
+	if s.Cluster != nil {
+		downCluster(s.Cluster, grace, logf)
+	}
 	if s.Root != "" && strings.Contains(filepath.Base(s.Root), "stargate-up-") {
 		if err := os.RemoveAll(s.Root); err != nil {
 			return err
@@ -295,6 +319,9 @@ func Status(ctx context.Context, statePath string) (map[Variant]error, error) {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		out[v] = readyOnce(cctx, NewAdmin(bi.AdminURL, bi.Token))
 		cancel()
+	}
+	if s.Cluster != nil {
+		out[Cluster] = clusterStatus(ctx, s.Cluster)
 	}
 	return out, nil
 }

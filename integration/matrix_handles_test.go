@@ -344,8 +344,8 @@ func (c *cell) runConsumerLike() {
 			case c.spec.kind == kindConsumer:
 				cons, err = c.faulty.NewConsumer(c.ctx, c.topics[0], c.sub, o)
 			case c.spec.pattern:
-				pat := "persistent://public/default/" + regexp.QuoteMeta(strings.TrimPrefix(c.topics[0], "persistent://public/default/"))
-				pat = strings.TrimSuffix(pat, "-t0") + "-t.*"
+				i := strings.LastIndexByte(c.topics[0], '/') + 1 // the namespace is literal
+				pat := c.topics[0][:i] + regexp.QuoteMeta(strings.TrimSuffix(c.topics[0][i:], "-t0")) + "-t.*"
 				cons, err = c.faulty.NewPatternConsumer(c.ctx, pat, c.sub, o)
 			default:
 				cons, err = c.faulty.NewMultiTopicConsumer(c.ctx, c.topics, c.sub, o)

@@ -261,6 +261,12 @@ type killer struct {
 	err      error
 	down     time.Duration
 
+	// fire, when set, is the fault instead of killing and restarting the
+	// dedicated broker (the cluster columns: kill a cluster broker, restart
+	// the proxy); what names it in the cells' notes.
+	fire func() error
+	what string
+
 	logf       func(string, ...any)
 	brokerOnce sync.Once
 	b          *dockertest.Broker
@@ -341,8 +347,10 @@ func (k *killer) maybeFire() {
 	k.fired = true
 	go func() {
 		start := time.Now()
-		err := k.b.Kill()
-		if err == nil {
+		var err error
+		if k.fire != nil {
+			err = k.fire()
+		} else if err = k.b.Kill(); err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			err = k.b.Restart(ctx)
 			cancel()
@@ -449,6 +457,10 @@ type cell struct {
 	arrived  bool  // a kill cell reached the killer
 	refused  error // NewReader refused, as the cell expects
 
+	resumes   []time.Duration // per fault: from its start to the handle's next progress
+	namespace string          // "" for public/default (cluster cells: one namespace each)
+	cluster   *clusterCell    // cluster cells: moves ownership (faultMove)
+
 	gate         sync.RWMutex // held by heldFault: the range loops wait
 	queuedAtCuts int64        // frames the server sent while the loop was held
 	notes        []string
@@ -465,7 +477,7 @@ type cell struct {
 // outstanding (backlog 173 left on one partition, no error in the
 // server's log).
 func (c cellSpec) brokerMayStall() bool {
-	return c.kind == kindConsumer && c.subType == stargate.KeyShared && c.fault == faultUnload
+	return c.kind == kindConsumer && c.subType == stargate.KeyShared && (c.fault == faultUnload || c.fault == faultMove)
 }
 
 func runCell(t *testing.T, spec cellSpec, k *killer, report func(cellSpec, string)) {
@@ -497,20 +509,7 @@ func runCell(t *testing.T, spec cellSpec, k *killer, report func(cellSpec, strin
 		t.Fatal(err)
 	}
 	c.makeTopics()
-	defer func() {
-		report(spec, c.row())
-		lost := c.lost()
-		c.tl.mu.Lock()
-		line := fmt.Sprintf("CELL %s sent=%d acked=%d received=%d duplicates=%d lost=%d ackErrors=%d order=%d faults=%d",
-			spec.name(), c.tl.sent, c.tl.acked, len(c.tl.seen), c.tl.deliveries-len(c.tl.seen), lost, c.tl.ackErrs,
-			c.tl.order, c.tl.faults)
-		c.tl.mu.Unlock()
-		if c.queuedAtCuts > 0 {
-			c.notes = append(c.notes, fmt.Sprintf("%d frames arrived while the loop was held before cuts", c.queuedAtCuts))
-		}
-		t.Logf("%s close=%v elapsed=%v %s", line, c.closeMax.Round(time.Millisecond),
-			time.Since(c.started).Round(time.Millisecond), strings.Join(c.notes, "; "))
-	}()
+	defer c.report(report)
 	switch spec.kind {
 	case kindProducer:
 		c.runProducer()
@@ -519,9 +518,36 @@ func runCell(t *testing.T, spec cellSpec, k *killer, report func(cellSpec, strin
 	}
 }
 
+// report logs the cell's counting line and hands its table row to report.
+func (c *cell) report(report func(cellSpec, string)) {
+	spec, t := c.spec, c.t
+	report(spec, c.row())
+	lost := c.lost()
+	c.tl.mu.Lock()
+	line := fmt.Sprintf("CELL %s sent=%d acked=%d received=%d duplicates=%d lost=%d ackErrors=%d order=%d faults=%d",
+		spec.name(), c.tl.sent, c.tl.acked, len(c.tl.seen), c.tl.deliveries-len(c.tl.seen), lost, c.tl.ackErrs,
+		c.tl.order, c.tl.faults)
+	c.tl.mu.Unlock()
+	if len(c.resumes) > 0 {
+		var rs []string
+		for _, r := range c.resumes {
+			rs = append(rs, r.Round(100*time.Millisecond).String())
+		}
+		c.notes = append(c.notes, "resumed after "+strings.Join(rs, ", "))
+	}
+	if c.queuedAtCuts > 0 {
+		c.notes = append(c.notes, fmt.Sprintf("%d frames arrived while the loop was held before cuts", c.queuedAtCuts))
+	}
+	t.Logf("%s close=%v elapsed=%v %s", line, c.closeMax.Round(time.Millisecond),
+		time.Since(c.started).Round(time.Millisecond), strings.Join(c.notes, "; "))
+}
+
 // makeTopics creates the cell's topic(s): one, or two for v3 cells.
 func (c *cell) makeTopics() {
 	base := dockertest.UniqueTopic(c.t)
+	if c.namespace != "" {
+		base = "persistent://" + c.namespace + "/" + dockertest.UniqueName(c.t)
+	}
 	n := 1
 	if c.spec.kind == kindV3 {
 		n = 2
@@ -559,6 +585,8 @@ func (c *cell) fault() error {
 	case faultCut:
 		c.px.cut()
 		return nil
+	case faultMove:
+		return c.cluster.move(c)
 	case faultUnload:
 		for _, tp := range c.topics {
 			if err := c.admin.Unload(c.ctx, tp); err != nil {
@@ -588,14 +616,28 @@ func (c *cell) driveFaults() {
 			return
 		}
 		at := time.Since(c.started)
+		t0, p0 := time.Now(), c.tl.progress.Load()
 		if err := c.heldFault(); err != nil {
 			c.t.Errorf("fault %d: %v", i+1, err)
 			return
 		}
-		if c.spec.fault == faultKill {
+		// How long the handle took to move again, counted from the start
+		// of the fault (a proxy restart or a broker kill included).
+		if !c.waitFor(fmt.Sprintf("progress after fault %d", i+1), func() (bool, int64) {
+			p := c.tl.progress.Load()
+			return p > p0, p
+		}) {
+			return
+		}
+		c.resumes = append(c.resumes, time.Since(t0))
+		if c.k != nil {
 			c.k.mu.Lock()
-			c.notes = append(c.notes, fmt.Sprintf("arrived at the kill after %v, broker killed and back in %v",
-				at.Round(100*time.Millisecond), c.k.down.Round(100*time.Millisecond)))
+			what := c.k.what
+			if what == "" {
+				what = "broker killed and back"
+			}
+			c.notes = append(c.notes, fmt.Sprintf("arrived at the %s after %v, %s in %v",
+				c.spec.fault, at.Round(100*time.Millisecond), what, c.k.down.Round(100*time.Millisecond)))
 			c.k.mu.Unlock()
 		}
 	}

@@ -1,12 +1,14 @@
 // Command pulsar starts and stops the local Pulsar standalone brokers that
 // stargate's tests share (see package dockertest).
 //
-//	go run ./cmd/pulsar up     [--state FILE] [--variants plain,tls,token]
+//	go run ./cmd/pulsar up     [--state FILE] [--variants plain,tls,token,cluster]
 //	go run ./cmd/pulsar status [--state FILE]
 //	go run ./cmd/pulsar down   [--state FILE]
 //
 // up starts the JVMs detached (they outlive this command), waits until they
 // are ready, writes the state file and prints `export STARGATE_PULSAR_STATE=…`.
+// The cluster variant (not started by default) is a ZooKeeper, a bookie,
+// two brokers and the WebSocket proxy, five JVMs (see dockertest.Cluster).
 // The default state file is $STARGATE_PULSAR_STATE, else
 // $STARGATE_CACHE/state.json (~/.cache/stargate/state.json).
 package main
@@ -37,7 +39,7 @@ func main() {
 		def = filepath.Join(dockertest.CacheDir(), "state.json")
 	}
 	state := fs.String("state", def, "state file")
-	variants := fs.String("variants", "plain,tls,token", "variants to start (up only)")
+	variants := fs.String("variants", "plain,tls,token", "variants to start (up only); cluster adds the multi-broker cluster")
 	timeout := fs.Duration("timeout", 180*time.Second, "readiness budget per broker (up only)")
 	fs.Parse(args)
 	abs, err := filepath.Abs(*state)
@@ -75,6 +77,13 @@ func main() {
 			}
 			fmt.Printf("# %-5s pid %d  ws %s  wss %s  admin %s\n", v, bi.PID, bi.WSURL, bi.WSSURL, bi.AdminURL)
 		}
+		if ci := s.Cluster; ci != nil {
+			fmt.Printf("# cluster ready after %.1fs: proxy %s", float64(ci.ReadyAfterMillis)/1000, ci.Proxy.WSURL)
+			for _, b := range ci.Brokers {
+				fmt.Printf("  %s %s", b.Name, b.WSURL)
+			}
+			fmt.Printf("  zookeeper %s\n", ci.ZooKeeper)
+		}
 		fmt.Printf("export %s=%s\n", dockertest.EnvState, *state)
 	case "down":
 		if err := dockertest.Down(*state, 15*time.Second, logf); err != nil {
@@ -103,6 +112,13 @@ func main() {
 			}
 			fmt.Printf("%-5s pid %d  %s  %s\n", v, s.Brokers[v].PID, s.Brokers[v].WSURL, st)
 		}
+		if e, ok := res[dockertest.Cluster]; ok {
+			st := "ready"
+			if e != nil {
+				st, bad = "NOT READY: "+strings.ReplaceAll(e.Error(), "\n", "; "), true
+			}
+			fmt.Printf("cluster  proxy %s  %s\n", s.Cluster.Proxy.WSURL, st)
+		}
 		if bad {
 			os.Exit(1)
 		}
@@ -112,7 +128,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: pulsar up|down|status [--state FILE] [--variants plain,tls,token]")
+	fmt.Fprintln(os.Stderr, "usage: pulsar up|down|status [--state FILE] [--variants plain,tls,token,cluster]")
 	os.Exit(2)
 }
 
