@@ -344,7 +344,7 @@ func TestSendLockHonoursCtxWhileSocketBackedUp(t *testing.T) {
 func TestCloseInterruptsResend(t *testing.T) {
 	srv := stargatetest.New(t, nil)
 	relay := newStallRelay(t, srv.URL())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	opts := fastReconnect
 	client, _ := stargate.NewClient(relay.url(), &opts)
@@ -362,13 +362,13 @@ func TestCloseInterruptsResend(t *testing.T) {
 	for i := range futs {
 		futs[i] = p.Send(ctx, stargate.Message{Payload: big})
 	}
-	poll(t, 20*time.Second, "every message to reach the server", func() bool {
+	poll(t, 60*time.Second, "every message to reach the server", func() bool {
 		st, _ := srv.Stats(topic)
 		return st.MsgIn == n
 	})
 	relay.stalled.Store(true)
 	relay.cut() // the acks are lost: everything is resent, into a stalled socket
-	poll(t, 10*time.Second, "the reconnect", func() bool { return relay.upgrade.Load() >= 2 })
+	poll(t, 30*time.Second, "the reconnect", func() bool { return relay.upgrade.Load() >= 2 })
 
 	// Probe until a Send finds the lock held by the resend; no probe may
 	// wait much beyond its ctx.

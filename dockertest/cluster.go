@@ -373,18 +373,17 @@ func readyClient() *http.Client {
 // waitBroker: /admin/v2/brokers/ready, and the broker listed as active in
 // the cluster.
 func waitBroker(ctx context.Context, n ClusterNode, timeout time.Duration) error {
-	a := NewAdmin(n.AdminURL, "")
-	a.Client = readyClient()
+	a, hc := NewAdmin(n.AdminURL, ""), readyClient()
 	return waitLoop(ctx, n, timeout, func(ctx context.Context) error {
 		var s string
-		if err := a.do(ctx, http.MethodGet, "/admin/v2/brokers/ready", nil, &s); err != nil {
+		if err := a.raw(ctx, hc, http.MethodGet, "/admin/v2/brokers/ready", nil, &s); err != nil {
 			return err
 		}
 		if strings.TrimSpace(s) != "ok" {
 			return fmt.Errorf("/admin/v2/brokers/ready answered %q", s)
 		}
 		var ids []string
-		if err := a.do(ctx, http.MethodGet, "/admin/v2/brokers/"+ClusterName, nil, &ids); err != nil {
+		if err := a.raw(ctx, hc, http.MethodGet, "/admin/v2/brokers/"+ClusterName, nil, &ids); err != nil {
 			return err
 		}
 		if !slices.Contains(ids, n.BrokerID) {

@@ -1,15 +1,68 @@
 package dockertest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 )
 
 // The admin calls the cluster tests use: who owns a topic, and moving a
-// namespace bundle to a chosen broker.
+// namespace bundle to a chosen broker. Package admin has no calls for
+// broker readiness, bundle counts or unloads to a destination broker, so
+// these few go through raw, a plain JSON request.
+
+// raw sends one admin REST request with a's base URL and token and decodes
+// a 2xx answer into out (a *string takes the body as text). A refusal is an
+// *HTTPError.
+func (a *Admin) raw(ctx context.Context, hc *http.Client, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.BaseURL+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if a.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.Token)
+	}
+	if hc == nil {
+		hc = readyClient()
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return &HTTPError{Method: method, Path: path, StatusCode: resp.StatusCode, Body: string(b)}
+	}
+	switch o := out.(type) {
+	case nil:
+		return nil
+	case *string:
+		*o = string(b)
+		return nil
+	default:
+		return json.Unmarshal(b, out)
+	}
+}
 
 // CreateNamespaceBundles creates "tenant/ns" with n bundles (1: every topic
 // of the namespace has one owner, and one bundle unload moves them all).
@@ -18,7 +71,7 @@ func (a *Admin) CreateNamespaceBundles(ctx context.Context, namespace string, n 
 		return fmt.Errorf("namespace %q: want tenant/ns", namespace)
 	}
 	body := map[string]any{"bundles": map[string]any{"numBundles": n}}
-	err := a.do(ctx, http.MethodPut, "/admin/v2/namespaces/"+namespace, body, nil)
+	err := a.raw(ctx, nil, http.MethodPut, "/admin/v2/namespaces/"+namespace, body, nil)
 	if IsStatus(err, http.StatusConflict) {
 		return nil
 	}
@@ -28,19 +81,13 @@ func (a *Admin) CreateNamespaceBundles(ctx context.Context, namespace string, n 
 // Owner returns the id (127.0.0.1:webport) of the broker that owns topic
 // (a lookup: the load manager assigns an unowned bundle first).
 func (a *Admin) Owner(ctx context.Context, topic string) (string, error) {
-	p, err := topicPath(topic)
+	l, err := a.c.LookupTopic(ctx, topic)
 	if err != nil {
 		return "", err
 	}
-	var out struct {
-		HTTPURL string `json:"httpUrl"`
-	}
-	if err := a.do(ctx, http.MethodGet, "/lookup/v2/topic/"+p, nil, &out); err != nil {
-		return "", err
-	}
-	u, err := url.Parse(out.HTTPURL)
+	u, err := url.Parse(l.HTTPURL)
 	if err != nil {
-		return "", fmt.Errorf("lookup of %s: httpUrl %q: %v", topic, out.HTTPURL, err)
+		return "", fmt.Errorf("lookup of %s: httpUrl %q: %v", topic, l.HTTPURL, err)
 	}
 	return u.Host, nil
 }
@@ -53,7 +100,7 @@ func (a *Admin) UnloadBundle(ctx context.Context, namespace, bundle, destination
 	if destination != "" {
 		p += "?destinationBroker=" + url.QueryEscape(destination)
 	}
-	return a.do(ctx, http.MethodPut, p, nil, nil)
+	return a.raw(ctx, nil, http.MethodPut, p, nil, nil)
 }
 
 // FullBundle is the only bundle of a namespace created with one bundle.

@@ -335,7 +335,7 @@ func TestClusterServiceURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cons, err := c.NewConsumer(ctx, topic, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.PositionEarliest})
+	cons, err := c.NewConsumer(ctx, topic, "sub", &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
 	if err != nil {
 		t.Fatalf("NewConsumer past a dead first URL: %v", err)
 	}
@@ -345,14 +345,14 @@ func TestClusterServiceURLs(t *testing.T) {
 		t.Fatalf("NewProducer past a dead first URL: %v", err)
 	}
 	defer prod.Close()
-	r, err := c.NewReader(ctx, topic, &stargate.ReaderOptions{StartMessageID: stargate.Earliest})
+	r, err := c.NewReader(ctx, topic, &stargate.ReaderOptions{Start: stargate.Earliest})
 	if err != nil {
 		t.Fatalf("NewReader past a dead first URL: %v", err)
 	}
 	defer r.Close()
 	const n = 20
 	for i := range n {
-		if _, err := prod.Send(ctx, stargate.Message{Payload: []byte(strconv.Itoa(i))}).Wait(); err != nil {
+		if _, err := prod.Send(ctx, stargate.Message{Payload: []byte(strconv.Itoa(i))}).Wait(ctx); err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}
 	}

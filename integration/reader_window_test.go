@@ -200,7 +200,7 @@ func expectStalled(t *testing.T, e *env, r *stargate.Reader, early ...string) {
 		t.Fatalf("got %v (%v); a window of 1 from a message ID used to stall (Pulsar 4.0.8): "+
 			"if it now works, set windowOneFromIDWorks", got, err)
 	}
-	t.Logf("stalled as expected: nothing within %v (known limit; see windowOneFromIDWorks)", windowQuiet)
+	t.Logf("stalled as expected: %v, then nothing within %v (known limit; see windowOneFromIDWorks)", got, windowQuiet)
 }
 
 // logReaderPermits logs the broker's view of the topic's reader
