@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,7 +27,8 @@ type Client struct {
 // credentials, verifies TLS against the system roots, follows up to 5
 // redirects and bounds each call to 60s unless its context is shorter.
 // Token, TokenProvider, RootCAs, Certificates, InsecureSkipVerify,
-// TLSConfig and Header mean what they mean in stargate.ClientOptions.
+// TLSConfig, Header, Proxy and NetDialContext mean what they mean in
+// stargate.ClientOptions.
 type Options struct {
 	// Token is a static JWT sent as "Authorization: Bearer <token>".
 	Token string
@@ -51,8 +53,16 @@ type Options struct {
 	// Header holds extra HTTP headers sent with every request.
 	Header http.Header
 
+	// Proxy and NetDialContext mean what they mean in
+	// stargate.ClientOptions: the HTTP(S) forward proxy of each request
+	// (nil: http.ProxyFromEnvironment; stargate.NoProxy turns proxies off)
+	// and the function that opens TCP connections (nil: a net.Dialer).
+	Proxy          func(*http.Request) (*url.URL, error)
+	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
 	// Transport, if set, carries the requests instead of a transport built
-	// from the TLS fields above (which are then ignored). Redirects are
+	// from the TLS, Proxy and NetDialContext fields above (which are then
+	// ignored). Redirects are
 	// still followed by the Client, not by the transport.
 	Transport http.RoundTripper
 
@@ -92,6 +102,12 @@ func New(serviceURLs string, opts *Options) (*Client, error) {
 	if rt == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.TLSClientConfig = c.opts.tlsConfig()
+		if c.opts.Proxy != nil {
+			t.Proxy = c.opts.Proxy
+		}
+		if c.opts.NetDialContext != nil {
+			t.DialContext = c.opts.NetDialContext
+		}
 		rt = t
 	}
 	c.http = &http.Client{
