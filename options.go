@@ -294,7 +294,11 @@ type ReaderOptions struct {
 	// *ArgError.
 	StartMessageID MessageID
 	// ReceiverQueueSize is the server's window of messages sent ahead of the
-	// reader's flow-control acks. Zero means 1000; at most 1000.
+	// reader's flow-control acks. Zero means 1000; at most 1000. A window of
+	// 1 is sent as 2 whenever the connection starts at a message ID
+	// (StartMessageID, or the position a reconnect resumes from): Pulsar
+	// (4.0.8 at least) drops the start entry without returning its permit,
+	// so with a window of 1 it would never deliver anything.
 	ReceiverQueueSize int
 	// Name is the reader name; empty lets the server choose.
 	Name string

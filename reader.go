@@ -218,6 +218,16 @@ func (r *Reader) query() url.Values {
 	case !r.recv.IsZero():
 		q.Set("messageId", r.recv.String())
 	}
+	// Given a start message ID, the broker dispatches the start entry and
+	// the server's Java reader drops it (the start is exclusive) without
+	// returning its permit: with receiverQueueSize=1 that was the only one,
+	// and the socket never delivers anything (Pulsar 4.0.8). A window of 2
+	// loses the same permit and goes on with one.
+	if q.Get("receiverQueueSize") == "1" {
+		if id := q.Get("messageId"); id != "" && id != "earliest" && id != "latest" {
+			q.Set("receiverQueueSize", "2")
+		}
+	}
 	return q
 }
 
