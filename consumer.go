@@ -28,10 +28,13 @@ import (
 // unacknowledged messages and those published while disconnected are not
 // redelivered.
 type Consumer struct {
-	params url.Values
-	l      *link
-	in     *inbox
-	seq    sequence
+	params       url.Values
+	topic        Topic  // zero for v3 consumers
+	subscription string // for Seek
+	nonDurable   bool
+	l            *link
+	in           *inbox
+	seq          sequence
 
 	permitMu   sync.Mutex
 	permits    *backpressure.Permits // nil in push mode
@@ -56,7 +59,7 @@ func (c *Client) NewConsumer(ctx context.Context, topic, subscription string, op
 	if err != nil {
 		return nil, err
 	}
-	return c.newConsumer(ctx, "/ws/v2/consumer/"+t.path()+"/"+escapeName(subscription), t, o, q)
+	return c.newConsumer(ctx, "/ws/v2/consumer/"+t.path()+"/"+escapeName(subscription), t, subscription, o, q)
 }
 
 // NewMultiTopicConsumer subscribes to several topics at once through the
@@ -98,7 +101,7 @@ func (c *Client) newV3(ctx context.Context, topics []string, pattern, subscripti
 	if err := multiTopicQuery(q, topics, pattern); err != nil {
 		return nil, err
 	}
-	return c.newConsumer(ctx, "/ws/v3/consumer/"+escapeName(subscription), Topic{}, o, q)
+	return c.newConsumer(ctx, "/ws/v3/consumer/"+escapeName(subscription), Topic{}, subscription, o, q)
 }
 
 // multiTopicQuery sets topics or topicsPattern for a v3 consumer.
@@ -125,8 +128,8 @@ func multiTopicQuery(q url.Values, topics []string, pattern string) error {
 	return nil
 }
 
-func (c *Client) newConsumer(ctx context.Context, path string, t Topic, o ConsumerOptions, q url.Values) (*Consumer, error) {
-	cons := &Consumer{params: q, in: newInbox(o.window(), t, nil)}
+func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub string, o ConsumerOptions, q url.Values) (*Consumer, error) {
+	cons := &Consumer{params: q, topic: t, subscription: sub, nonDurable: o.Mode == NonDurable, in: newInbox(o.window(), t, nil)}
 	cons.seq.take = cons.take
 	if o.PullMode {
 		cons.permits = backpressure.NewPermits(o.PullWindow, o.PullWindow/2)
@@ -173,14 +176,22 @@ func (c *Consumer) Batches(ctx context.Context, size int, wait time.Duration) it
 	return c.seq.batches(ctx, size, wait)
 }
 
-// take is the sequences' source: demand, then the next message.
+// take is the sequences' source: demand, then the next message. A
+// message of a socket that has died is dropped: the broker redelivers it
+// (Ack on it would do nothing), and after Seek it is from before the seek.
 func (c *Consumer) take(ctx context.Context) (Message, error) {
-	c.demand()
-	m, err := c.in.next(ctx, 0)
-	if err == nil {
+	for {
+		c.demand()
+		m, err := c.in.next(ctx, 0)
+		if err != nil {
+			return m, err
+		}
+		if m.from.s.dead() {
+			continue
+		}
 		c.taken(m)
+		return m, nil
 	}
-	return m, err
 }
 
 // demand records that the loop wants a message and, in pull mode, sends a
