@@ -26,7 +26,9 @@ var ErrSeekUnsupported = errors.New("stargate: seek not supported by this consum
 //
 // Seek resets the cursor through the broker's admin REST API on the
 // service URL's host (ws:// as http://, wss:// as https://, with the
-// client's TLS settings, token, header, proxy and dialer), then replaces
+// client's TLS settings, token, header, proxy and dialer: a broker with
+// its WebSocket service enabled serves both on one port; a separate
+// WebSocket proxy, which serves no admin API, cannot seek), then replaces
 // the consumer's connection and returns once the new one is subscribed.
 // Messages in flight, received before the seek but not yet handed to the
 // range loop, are dropped: after Seek returns the loop sees only messages
