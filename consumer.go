@@ -29,8 +29,9 @@ import (
 // redelivered.
 type Consumer struct {
 	params       url.Values
-	topic        Topic  // zero for v3 consumers
-	subscription string // for Seek
+	topic        Topic   // zero for v3 consumers
+	topics       []Topic // a v3 consumer's topic list, for SeekTime
+	subscription string  // for Seek
 	nonDurable   bool
 	l            *link
 	in           *inbox
@@ -98,34 +99,41 @@ func (c *Client) newV3(ctx context.Context, topics []string, pattern, subscripti
 	if err != nil {
 		return nil, err
 	}
-	if err := multiTopicQuery(q, topics, pattern); err != nil {
+	list, err := multiTopicQuery(q, topics, pattern)
+	if err != nil {
 		return nil, err
 	}
-	return c.newConsumer(ctx, "/ws/v3/consumer/"+escapeName(subscription), Topic{}, subscription, o, q)
+	cons, err := c.newConsumer(ctx, "/ws/v3/consumer/"+escapeName(subscription), Topic{}, subscription, o, q)
+	if err == nil {
+		cons.topics = list
+	}
+	return cons, err
 }
 
-// multiTopicQuery sets topics or topicsPattern for a v3 consumer.
-func multiTopicQuery(q url.Values, topics []string, pattern string) error {
+// multiTopicQuery sets topics or topicsPattern for a v3 consumer and
+// returns the topics of a list (none for a pattern).
+func multiTopicQuery(q url.Values, topics []string, pattern string) ([]Topic, error) {
 	if pattern != "" {
 		if _, err := regexp.Compile(pattern); err != nil {
-			return argErr("topics pattern", pattern, "not a regular expression: "+err.Error())
+			return nil, argErr("topics pattern", pattern, "not a regular expression: "+err.Error())
 		}
 		q.Set("topicsPattern", pattern)
-		return nil
+		return nil, nil
 	}
 	if len(topics) == 0 {
-		return argErr("topics", "", "need at least one topic")
+		return nil, argErr("topics", "", "need at least one topic")
 	}
 	names := make([]string, len(topics))
+	list := make([]Topic, len(topics))
 	for i, s := range topics {
 		t, err := ParseTopic(s)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		names[i] = t.String()
+		names[i], list[i] = t.String(), t
 	}
 	q.Set("topics", strings.Join(names, ","))
-	return nil
+	return list, nil
 }
 
 func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub string, o ConsumerOptions, q url.Values) (*Consumer, error) {

@@ -9,10 +9,14 @@ import (
 )
 
 // ErrSeekUnsupported is returned by Consumer.Seek and Consumer.SeekTime on
-// a consumer whose subscription cannot be moved by them: a v3 consumer
+// a consumer whose subscription they cannot move: Seek on any v3 consumer
 // (NewMultiTopicConsumer, NewPatternConsumer), whose messages do not say
-// which topic they came from, or a NonDurable subscription, which the
-// broker drops with its consumer (see Consumer.Seek).
+// which topic they came from; SeekTime on a pattern consumer (the topics
+// it covers change); either on a NonDurable subscription. Pulsar 4.0.8
+// does reset a NonDurable cursor, and the WebSocket server's consumer
+// follows it on the same session, but then nothing tells the messages
+// sent before the reset from those after; replacing the session, as Seek
+// does, deletes a NonDurable subscription.
 var ErrSeekUnsupported = errors.New("stargate: seek not supported by this consumer")
 
 // Seek moves the subscription's cursor so that the message id and the
@@ -45,7 +49,7 @@ var ErrSeekUnsupported = errors.New("stargate: seek not supported by this consum
 // is up, Seek returns ctx's error and the consumer resumes at the new
 // position by itself.
 func (c *Consumer) Seek(ctx context.Context, id MessageID) error {
-	if err := c.seekable(ctx); err != nil {
+	if err := c.seekable(ctx, false); err != nil {
 		return err
 	}
 	if id.IsZero() {
@@ -59,57 +63,71 @@ func (c *Consumer) Seek(ctx context.Context, id MessageID) error {
 	}
 	p, b := id.Partition, id.BatchIndex
 	body := restID{LedgerID: id.LedgerID, EntryID: id.EntryID, Partition: &p, BatchIndex: &b}
-	return c.seek(ctx, "Seek", restSubPath(t, c.subscription)+"/resetcursor", body)
+	return c.seek(ctx, "Seek", []string{restSubPath(t, c.subscription) + "/resetcursor"}, body)
 }
 
 // SeekTime moves the subscription's cursor to the first message published
 // at or after t (by the broker's clock): later messages are delivered
 // (again), earlier ones count as acknowledged. On a partitioned topic
-// every partition moves. Otherwise as Seek; the zero time, or one before
-// 1970, is an *ArgError.
+// every partition moves; on a NewMultiTopicConsumer every topic of its
+// list moves, one call each, in order (if one is refused, the ones before
+// it have moved, and the connection is replaced anyway). Otherwise as
+// Seek; the zero time, or one before 1970, is an *ArgError.
 func (c *Consumer) SeekTime(ctx context.Context, t time.Time) error {
-	if err := c.seekable(ctx); err != nil {
+	if err := c.seekable(ctx, true); err != nil {
 		return err
 	}
 	if t.IsZero() || t.UnixMilli() < 0 {
 		return argErr("time", t.String(), "must be set and after 1970")
 	}
-	path := restSubPath(c.topic, c.subscription) + "/resetcursor/" + strconv.FormatInt(t.UnixMilli(), 10)
-	return c.seek(ctx, "SeekTime", path, nil)
+	topics := c.topics
+	if !c.topic.IsZero() {
+		topics = []Topic{c.topic}
+	}
+	var paths []string
+	for _, tp := range topics {
+		paths = append(paths, restSubPath(tp, c.subscription)+"/resetcursor/"+strconv.FormatInt(t.UnixMilli(), 10))
+	}
+	return c.seek(ctx, "SeekTime", paths, nil)
 }
 
-// seekable refuses a seek before any request.
-func (c *Consumer) seekable(ctx context.Context) error {
+// seekable refuses a seek before any request; byTime allows a v3
+// consumer with a topic list.
+func (c *Consumer) seekable(ctx context.Context, byTime bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := c.l.ended(); err != nil {
 		return err
 	}
-	if c.topic.IsZero() {
-		return ErrSeekUnsupported // v3: several topics, messages without their topic
-	}
-	if c.nonDurable {
+	if c.nonDurable || c.topic.IsZero() && (!byTime || len(c.topics) == 0) {
 		return ErrSeekUnsupported
 	}
 	return nil
 }
 
-// seek resets the cursor, then replaces the connection. The broker
-// disconnects the subscription's consumers on a reset, but the WebSocket
-// server's consumer reconnects by itself and keeps the session (Pulsar
-// 4.0.8), so messages it had sent from before the reset would still
-// arrive on it: the session is dropped, and with it what the inbox holds.
-func (c *Consumer) seek(ctx context.Context, op, path string, body any) error {
-	if err := c.l.client.rest(ctx, op, http.MethodPost, path, body, nil); err != nil {
-		return err
+// seek resets the cursor (one call per path), then replaces the
+// connection. The broker disconnects the subscription's consumers on a
+// reset, but the WebSocket server's consumer reconnects by itself and
+// keeps the session (Pulsar 4.0.8), so messages it had sent from before
+// the reset would still arrive on it: the session is dropped, and with it
+// what the inbox holds.
+func (c *Consumer) seek(ctx context.Context, op string, paths []string, body any) error {
+	var err error
+	for i, p := range paths {
+		if err = c.l.client.rest(ctx, op, http.MethodPost, p, body, nil); err != nil {
+			if i == 0 {
+				return err // nothing moved
+			}
+			break
+		}
 	}
 	s := c.l.current()
 	c.l.drop(s)
-	if ns, err := c.l.next(ctx, s); ns == nil {
-		return orClosed(err)
+	if ns, nerr := c.l.next(ctx, s); ns == nil && err == nil {
+		return orClosed(nerr)
 	}
-	return nil
+	return err
 }
 
 // startAtTime resolves o.StartTime to the reader start (exclusive) that

@@ -155,6 +155,11 @@ func TestSeekBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v3.Close()
+	pat, err := client.NewPatternConsumer(ctx, "persistent://public/default/ba.*", "pat", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pat.Close()
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -166,7 +171,9 @@ func TestSeekBadInput(t *testing.T) {
 		{"done ctx", c.Seek(done, id), context.Canceled},
 		{"done ctx, time", c.SeekTime(done, time.Now()), context.Canceled},
 		{"NonDurable", nd.Seek(ctx, id), stargate.ErrSeekUnsupported},
-		{"v3", v3.SeekTime(ctx, time.Now()), stargate.ErrSeekUnsupported},
+		{"NonDurable, time", nd.SeekTime(ctx, time.Now()), stargate.ErrSeekUnsupported},
+		{"v3", v3.Seek(ctx, id), stargate.ErrSeekUnsupported},
+		{"pattern", pat.SeekTime(ctx, time.Now()), stargate.ErrSeekUnsupported},
 	} {
 		if !errors.Is(tc.err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, tc.err, tc.want)
@@ -237,6 +244,9 @@ func TestReaderStartTimeResolves(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	// A reconnect before anything was received starts at the resolved
+	// position again, without asking the broker again.
+	srv.DropConnections("rt")
 	var got []string
 	for m, err := range r.Messages(ctx) {
 		if err != nil {
@@ -265,5 +275,46 @@ func TestReaderStartTimeResolves(t *testing.T) {
 	}
 	if len(rf.took()) != n {
 		t.Fatal("a REST call for bad input")
+	}
+}
+
+func TestSeekTimeMultiTopic(t *testing.T) {
+	srv, rf, u := seekServer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	client, _ := stargate.NewClient(u, &fastReconnect)
+	_ = srv.CreateTopic("a")
+	_ = srv.CreateTopic("b")
+	c, err := client.NewMultiTopicConsumer(ctx, []string{"a", "persistent://public/default/b"}, "s", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SeekTime(ctx, time.UnixMilli(5)); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, call := range rf.took() {
+		paths = append(paths, call.Path)
+	}
+	want := "[/admin/v2/persistent/public/default/a/subscription/s/resetcursor/5 /admin/v2/persistent/public/default/b/subscription/s/resetcursor/5]"
+	if fmt.Sprint(paths) != want {
+		t.Fatalf("paths %v", paths)
+	}
+	// A refusal of the second topic is reported; the consumer goes on.
+	rf.answer = func(r *http.Request) (int, string) {
+		if r.URL.Path[len("/admin/v2/persistent/public/default/")] == 'b' {
+			return http.StatusForbidden, `{"reason":"no"}`
+		}
+		return http.StatusNoContent, ""
+	}
+	if err := c.SeekTime(ctx, time.UnixMilli(5)); !errors.Is(err, stargate.ErrForbidden) {
+		t.Fatalf("refused: %v", err)
+	}
+	if _, err := srv.Publish("a", stargatetest.Message{Payload: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := takeN(t, ctx, c, 1, true); fmt.Sprint(got) != "[x]" {
+		t.Fatalf("after a refused seek: %v", got)
 	}
 }

@@ -142,13 +142,14 @@ func TestSeekUnsupported(t *testing.T) {
 	defer v3.Close()
 	nd := e.consumer(topic, "nd", &stargate.ConsumerOptions{Mode: stargate.NonDurable})
 	id := stargate.MessageID{LedgerID: 1, EntryID: 0, Partition: -1, BatchIndex: -1}
-	for name, c := range map[string]*stargate.Consumer{"v3": v3, "NonDurable": nd} {
-		if err := c.Seek(e.ctx, id); !errors.Is(err, stargate.ErrSeekUnsupported) {
-			t.Errorf("%s: Seek: %v, want ErrSeekUnsupported", name, err)
-		}
-		if err := c.SeekTime(e.ctx, time.Now()); !errors.Is(err, stargate.ErrSeekUnsupported) {
-			t.Errorf("%s: SeekTime: %v, want ErrSeekUnsupported", name, err)
-		}
+	if err := v3.Seek(e.ctx, id); !errors.Is(err, stargate.ErrSeekUnsupported) {
+		t.Errorf("v3: Seek: %v, want ErrSeekUnsupported", err)
+	}
+	if err := nd.Seek(e.ctx, id); !errors.Is(err, stargate.ErrSeekUnsupported) {
+		t.Errorf("NonDurable: Seek: %v, want ErrSeekUnsupported", err)
+	}
+	if err := nd.SeekTime(e.ctx, time.Now()); !errors.Is(err, stargate.ErrSeekUnsupported) {
+		t.Errorf("NonDurable: SeekTime: %v, want ErrSeekUnsupported", err)
 	}
 }
 
@@ -215,4 +216,36 @@ func TestReaderStartTimeRefused(t *testing.T) {
 			t.Errorf("%+v: %v, want an *ArgError", o, err)
 		}
 	}
+}
+
+// A v3 consumer of a topic list moves back on every topic by time.
+func TestSeekTimeMultiTopic(t *testing.T) {
+	e := plain(t)
+	a, b := dockertest.UniqueTopic(t)+"-a", dockertest.UniqueTopic(t)+"-b"
+	pa, pb := e.producer(a, nil), e.producer(b, nil)
+	c, err := e.client.NewMultiTopicConsumer(e.ctx, []string{a, b}, "s", &stargate.ConsumerOptions{InitialPosition: stargate.Earliest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	e.sendAll(pa, msgs(3, "a")...)
+	e.sendAll(pb, msgs(3, "b")...)
+	first := e.receive(c, 6, true, 20*time.Second)
+	oldest := first[0].PublishTime
+	for _, m := range first {
+		if m.PublishTime.Before(oldest) {
+			oldest = m.PublishTime
+		}
+	}
+	if err := c.SeekTime(e.ctx, oldest); err != nil {
+		t.Fatal(err)
+	}
+	again := map[string]int{}
+	for _, m := range e.receive(c, 6, true, 20*time.Second) {
+		again[string(m.Payload)]++
+	}
+	if len(again) != 6 {
+		t.Fatalf("after SeekTime: %v, want a0..a2 and b0..b2 once each", again)
+	}
+	e.none(c, time.Second)
 }
