@@ -207,6 +207,17 @@ func TestReaderStartTimeRefused(t *testing.T) {
 	if !errors.Is(err, stargate.ErrInvalidArgument) {
 		t.Fatalf("partitioned: %v, want an *ArgError", err)
 	}
+	// One partition can be read from a time.
+	part := topic + "-partition-1"
+	p := e.producer(part, nil)
+	e.sendAll(p, msgs(2, "old")...)
+	time.Sleep(20 * time.Millisecond)
+	at := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	e.sendAll(p, msgs(2, "new")...)
+	if got := readN(t, e, e.reader(part, &stargate.ReaderOptions{StartTime: at}), 2); fmt.Sprint(got) != "[new0 new1]" {
+		t.Fatalf("partition from a time: %v", got)
+	}
 	for _, o := range []*stargate.ReaderOptions{
 		{StartTime: time.Now(), Start: stargate.Earliest},
 		{StartTime: time.Now(), StartMessageID: stargate.MessageID{LedgerID: 1, Partition: -1, BatchIndex: -1}},
