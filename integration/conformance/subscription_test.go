@@ -160,6 +160,11 @@ func testFailoverOneActive(t *testing.T, tg Target) {
 		active, standby = c2, c1
 	}
 	active.Close()
+	// The broker closes the old active consumer after our Close returns and
+	// then makes the standby active; messages sent in between went to the
+	// consumer on its way out (the standby got 5 of 10, then nothing, in
+	// one CI run). Let the switch happen first.
+	time.Sleep(failoverSettle)
 	e.sendAll(p, payloadMsgs("b", 10)...)
 	if ms := e.receive(standby, 10, true); string(ms[0].Payload) != "b0" {
 		t.Fatalf("standby got %q first, want b0", ms[0].Payload)
