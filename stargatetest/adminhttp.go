@@ -334,6 +334,9 @@ func (s *Server) adminSubscriptionCall(c adminCall, name, route string) (any, *a
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	parts, partitioned, ok := s.partsLocked(c.full)
+	if !ok && route == "PUT " {
+		parts, partitioned, ok = s.resolveLocked(c.full) // a new subscription auto-creates the topic
+	}
 	if !ok {
 		return nil, topicNotFound(c.full)
 	}
@@ -375,13 +378,8 @@ func (s *Server) adminSubscriptionCall(c adminCall, name, route string) (any, *a
 			}
 		}
 		for _, sub := range subs {
-			for _, con := range slices.Clone(sub.consumers) {
-				if con.sess != nil {
-					con.sess.drop()
-				}
-				s.closeConsumerLocked(con)
-			}
 			delete(sub.t.subs, name)
+			s.resubscribeLocked(sub)
 		}
 		return nil, nil
 	case c.method == http.MethodPost && verb == "resetcursor" && arg != "":
@@ -496,7 +494,10 @@ func (s *Server) statsJSONLocked(parts []*topic) map[string]any {
 			}
 			ss["msgBacklog"] = ss["msgBacklog"].(int64) + int64(sub.backlog())
 			ss["msgBacklogNoDelayed"] = ss["msgBacklog"]
-			ss["unackedMessages"] = ss["unackedMessages"].(int64) + int64(len(sub.pending))
+			if sub.sharedLike() { // the broker tracks unacked messages only there
+				ss["unackedMessages"] = ss["unackedMessages"].(int64) + int64(len(sub.pending))
+			}
+			ss["msgOutCounter"] = ss["msgOutCounter"].(int64) + sub.msgOut
 			var subBacklogBytes int64
 			for pos := sub.markDelete; pos < len(t.msgs); pos++ {
 				if !sub.isAcked(pos) {
@@ -509,7 +510,7 @@ func (s *Server) statsJSONLocked(parts []*topic) map[string]any {
 			for _, c := range sub.consumers {
 				unacked := 0
 				for _, p := range sub.pending {
-					if p.c == c {
+					if p.c == c && sub.sharedLike() {
 						unacked++
 					}
 				}
@@ -527,4 +528,31 @@ func (s *Server) statsJSONLocked(parts []*topic) map[string]any {
 		"publishers": publishers, "waitingPublishers": 0, "subscriptions": subs,
 		"replication": map[string]any{}, "deduplicationStatus": "Disabled", "ownerBroker": strings.TrimPrefix(s.url, "ws://"),
 	}
+}
+
+// resubscribeLocked handles the consumers of a subscription deleted by
+// force: the broker disconnects them, and the proxy's consumer behind each
+// WebSocket (which stays open) subscribes again, creating the
+// subscription anew at the consumer's initial position (Pulsar 4.0.8).
+// Deliveries outstanding are forgotten.
+func (s *Server) resubscribeLocked(old *subscription) {
+	if len(old.consumers) == 0 || old.reader {
+		return
+	}
+	first := old.consumers[0]
+	sub := newSubscription(old.t, old.name, first.p)
+	old.t.subs[old.name] = sub
+	for _, c := range old.consumers {
+		sub.consumers = append(sub.consumers, c)
+		for i, cs := range c.subs {
+			if cs == old {
+				c.subs[i] = sub
+			}
+		}
+		c.viaParent[sub] = c.viaParent[old]
+		delete(c.viaParent, old)
+	}
+	old.consumers, old.active = nil, nil
+	clear(old.pending)
+	s.dispatchLocked(sub)
 }
