@@ -430,8 +430,9 @@ func (s *Server) adminSubscriptionCall(c adminCall, name, route string) (any, *a
 				continue
 			}
 			expired = true
-			pos := sub.t.positionAt(cut.Add(time.Millisecond))
-			s.ackBeforeLocked(sub, pos)
+			// Expired: published before now - age (the broker's
+			// now > publishTime + age).
+			s.ackBeforeLocked(sub, sub.t.entryStart(sub.t.positionAt(cut)))
 		}
 		if !expired {
 			return nil, adminErr(409, "Expire message by timestamp not issued on topic %s for subscription %s due to ongoing message expiration not finished or subscription almost catch  up. If it's performed on a partitioned topic operation might succeeded on other partitions, please check stats of individual partition.", c.full, name)
