@@ -19,6 +19,7 @@ func init() {
 	register("AdminResetCursor", testAdminResetCursor)
 	register("AdminSkipExpireClear", testAdminSkipExpireClear)
 	register("AdminTerminateLastID", testAdminTerminateLastID)
+	register("AdminBatches", testAdminBatches)
 }
 
 // The admin cases drive both targets with package admin: the fake serves
@@ -481,5 +482,47 @@ func testAdminTerminateLastID(t *testing.T, tg Target) {
 		if got := terms[int(i)]; !got.Equal(want) {
 			t.Errorf("TerminatePartitionedTopic[%d] = %#v, want %#v", i, got, want)
 		}
+	}
+}
+
+// testAdminBatches: cursors move by entries, so a batch is skipped whole
+// and a reset to a message inside a batch delivers the whole batch again;
+// the last message ID of a batch names its last message.
+func testAdminBatches(t *testing.T, tg Target) {
+	e := newAdminEnv(t, tg)
+	topic := e.topic()
+	e.check("CreateTopic", e.a.CreateTopic(e.ctx, topic))
+	e.check("CreateSubscription", e.a.CreateSubscription(e.ctx, topic, "sub", stargate.Earliest))
+	bp := dial(t, tg, producerPath(topic)+"?batchingEnabled=true&batchingMaxPublishDelay=2000&batchingMaxMessages=3")
+	for i := range 3 {
+		bp.send(map[string]any{"payload": b64("b" + itoa(i)), "context": itoa(i)})
+	}
+	batch := map[string]stargate.MessageID{}
+	for range 3 {
+		a := bp.next()
+		if a["result"] != "ok" {
+			t.Fatalf("ack %v", a)
+		}
+		batch[a["context"].(string)] = idOf(t, a)
+	}
+	if batch["2"].BatchIndex != 2 || batch["0"].EntryID != batch["2"].EntryID {
+		t.Fatalf("not one batch: %v", batch)
+	}
+	last, err := e.a.LastMessageID(e.ctx, topic)
+	e.check("LastMessageID", err)
+	if last.LedgerID != batch["2"].LedgerID || last.EntryID != batch["2"].EntryID || last.BatchIndex != 2 {
+		t.Errorf("LastMessageID after a batch of 3 = %#v, want the batch's last message %#v", last, batch["2"])
+	}
+	e.sendAll(e.producer(topic, nil), stargate.Message{Payload: []byte("n0")})
+
+	e.check("SkipMessages 1", e.a.SkipMessages(e.ctx, topic, "sub", 1))
+	c := e.consumer(topic, "sub", nil)
+	if got := strs(e.receive(c, 1, true)); got[0] != "n0" {
+		t.Fatalf("after skipping 1 entry, the first message is %q, want n0 (the batch skipped whole)", got[0])
+	}
+	e.backlogIs(topic, "sub", 0)
+	e.check("ResetCursor inside the batch", e.a.ResetCursor(e.ctx, topic, "sub", batch["1"]))
+	if got := strs(e.receive(c, 4, true)); !slices.Equal(got, []string{"b0", "b1", "b2", "n0"}) {
+		t.Fatalf("after a reset to b1: %q, want the whole batch and n0", got)
 	}
 }
