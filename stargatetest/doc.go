@@ -141,8 +141,13 @@
 //     its subscription has no backlog (everything acknowledged, as on the
 //     real broker), a reader once it has been sent everything; the real
 //     broker signals the end asynchronously, so poll.
-//   - DeleteTopic is always forced (sockets are dropped); a real
-//     non-forced delete of a topic in use fails with 412.
+//   - The DeleteTopic method is always forced; the admin API's DELETE
+//     without force=true refuses a topic in use with 412, as the broker
+//     does. A forced delete (either way) drops the topic's sockets, and a
+//     client that reconnects creates the topic again (auto-creation). On
+//     Pulsar 4.0.8 the WebSockets stay open instead, and the proxy's
+//     producers and consumers re-create the topic, with its
+//     subscriptions, at once.
 //   - publishTime uses Options.Now in its location; timers use the real
 //     clock, so tests of delays take real time.
 //
