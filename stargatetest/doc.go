@@ -37,8 +37,11 @@
 // after a reset the subscription's consumers get the messages again from
 // the new position (deliveries outstanding are forgotten); after a forced
 // delete the subscription is created again at the consumer's initial
-// position. Unload is accepted and changes nothing. Tokens are checked as
-// for the WebSocket endpoints; Options.Authorize is not consulted.
+// position. Unload is accepted and changes nothing (on the broker,
+// without retention, it also closes the ledger, whose acknowledged
+// messages are then deleted: a later reset to earliest finds fewer). Tokens
+// are checked as for the WebSocket endpoints; Options.Authorize is not
+// consulted.
 //
 //	func TestOrders(t *testing.T) {
 //		srv := stargatetest.New(t, nil) // closed by t.Cleanup

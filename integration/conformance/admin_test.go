@@ -20,6 +20,7 @@ func init() {
 	register("AdminSkipExpireClear", testAdminSkipExpireClear)
 	register("AdminTerminateLastID", testAdminTerminateLastID)
 	register("AdminBatches", testAdminBatches)
+	register("AdminSocketsStayOpen", testAdminSocketsStayOpen)
 }
 
 // The admin cases drive both targets with package admin: the fake serves
@@ -524,5 +525,48 @@ func testAdminBatches(t *testing.T, tg Target) {
 	e.check("ResetCursor inside the batch", e.a.ResetCursor(e.ctx, topic, "sub", batch["1"]))
 	if got := strs(e.receive(c, 4, true)); !slices.Equal(got, []string{"b0", "b1", "b2", "n0"}) {
 		t.Fatalf("after a reset to b1: %q, want the whole batch and n0", got)
+	}
+}
+
+// testAdminSocketsStayOpen: a reset cursor and an unload leave the
+// WebSockets open (the broker's proxy re-attaches its own clients), and
+// they keep working: after the reset the consumer gets the first message
+// again, after the unload the producer's next message arrives. (The reset
+// comes first: without retention, an unload closes the ledger and the
+// broker deletes its acknowledged messages, which the fake keeps.)
+func testAdminSocketsStayOpen(t *testing.T, tg Target) {
+	e := newAdminEnv(t, tg)
+	topic := e.topic()
+	c := dial(t, tg, consumerPath(topic, "sub"))
+	p := dial(t, tg, producerPath(topic))
+	if a := p.produce("m0", "0"); a["result"] != "ok" {
+		t.Fatalf("ack %v", a)
+	}
+	c.ack(c.receive(1)[0])
+	e.backlogIs(topic, "sub", 0)
+
+	e.check("ResetCursorToPosition", e.a.ResetCursorToPosition(e.ctx, topic, "sub", stargate.Earliest))
+	if err, closed := c.closed(quiet); closed {
+		t.Fatalf("the consumer's socket closed on reset: %v", err)
+	}
+	if m := c.receive(1)[0]; m["payload"] != b64("m0") {
+		t.Fatalf("after the reset got %v, want m0", m)
+	} else {
+		c.ack(m)
+	}
+	e.backlogIs(topic, "sub", 0)
+
+	e.check("UnloadTopic", e.a.UnloadTopic(e.ctx, topic))
+	if err, closed := c.closed(quiet); closed {
+		t.Fatalf("the consumer's socket closed on unload: %v", err)
+	}
+	if err, closed := p.closed(0); closed {
+		t.Fatalf("the producer's socket closed on unload: %v", err)
+	}
+	if a := p.produce("m1", "1"); a["result"] != "ok" {
+		t.Fatalf("ack after unload %v", a)
+	}
+	if m := c.receive(1)[0]; m["payload"] != b64("m1") {
+		t.Fatalf("after unload got %v, want m1", m)
 	}
 }
