@@ -70,16 +70,14 @@ func (s *Server) adminSubscriptionCall(c adminCall, name, route string) (any, *a
 		}
 		return nil, nil
 	case c.method == http.MethodPost && verb == "resetcursor":
-		ledger, entry, partition, ok := idFromJSON(c.body)
-		if !ok {
+		ledger, entry, _, ok := idFromJSON(c.body)
+		switch {
+		case partitioned: // even earliest and latest, in Pulsar 4.0.8
+			return nil, adminErr(405, "Reset-cursor at position is not allowed for partitioned-topic")
+		case !ok:
 			return nil, adminErr(400, "Invalid message id")
 		}
-		for _, sub := range subs {
-			if partitioned && partition >= 0 && sub.t.partition != partition {
-				continue
-			}
-			s.resetLocked(sub, sub.t.positionOf(ledger, entry))
-		}
+		s.resetLocked(subs[0], subs[0].t.positionOf(ledger, entry))
 		return nil, nil
 	case c.method == http.MethodPost && verb == "skip":
 		n, err := strconv.Atoi(arg)
@@ -113,7 +111,8 @@ func (s *Server) adminSubscriptionCall(c adminCall, name, route string) (any, *a
 			s.ackBeforeLocked(sub, sub.t.entryStart(sub.t.positionAt(cut)))
 		}
 		if !expired {
-			return nil, adminErr(409, "Expire message by timestamp not issued on topic %s for subscription %s due to ongoing message expiration not finished or subscription almost catch  up. If it's performed on a partitioned topic operation might succeeded on other partitions, please check stats of individual partition.", c.full, name)
+			// The broker names the (first) partition it refused on.
+			return nil, adminErr(409, "Expire message by timestamp not issued on topic %s for subscription %s due to ongoing message expiration not finished or subscription almost catch  up. If it's performed on a partitioned topic operation might succeeded on other partitions, please check stats of individual partition.", subs[0].t.name, name)
 		}
 		return nil, nil
 	}

@@ -30,8 +30,9 @@
 // a body for changes, {"reason": "…"} with 404 for an unknown topic or
 // subscription, 409 for one that exists (or a non-partitioned topic given
 // to a partitioned call), 412 for a non-forced delete of something in use,
-// 405 for skip or terminate on a partitioned topic, 422 for fewer
-// partitions. Subscription names in paths are decoded twice, like the
+// 405 for skip, terminate or a reset cursor to a position (even earliest
+// or latest; a reset to a time is allowed) on a partitioned topic's base
+// name, 422 for fewer partitions. Subscription names in paths are decoded twice, like the
 // broker does. A reset cursor or a forced subscription delete leaves the
 // WebSockets open, as on the broker, whose proxy consumer re-subscribes:
 // after a reset the subscription's consumers get the messages again from

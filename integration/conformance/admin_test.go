@@ -21,6 +21,7 @@ func init() {
 	register("AdminTerminateLastID", testAdminTerminateLastID)
 	register("AdminBatches", testAdminBatches)
 	register("AdminSocketsStayOpen", testAdminSocketsStayOpen)
+	register("AdminResetPartitioned", testAdminResetPartitioned)
 }
 
 // The admin cases drive both targets with package admin: the fake serves
@@ -569,4 +570,56 @@ func testAdminSocketsStayOpen(t *testing.T, tg Target) {
 	if m := c.receive(1)[0]; m["payload"] != b64("m1") {
 		t.Fatalf("after unload got %v, want m1", m)
 	}
+}
+
+// testAdminResetPartitioned: Pulsar 4.0.8 refuses a reset to a position
+// (even earliest or latest) on a partitioned topic with 405; a reset to a
+// time moves every partition, a reset of one partition by its name moves
+// that one.
+func testAdminResetPartitioned(t *testing.T, tg Target) {
+	e := newAdminEnv(t, tg)
+	topic := e.topic()
+	e.check("CreatePartitionedTopic", e.a.CreatePartitionedTopic(e.ctx, topic, 2))
+	e.check("CreateSubscription", e.a.CreateSubscription(e.ctx, topic, "sub", stargate.Earliest))
+	mark := time.Now()
+	waitPast(mark.Add(5 * time.Millisecond))
+	// Two messages on each partition, through the partitions' own names.
+	e.sendAll(e.producer(topic+"-partition-0", nil), payloadMsgs("m", 2)...)
+	e.sendAll(e.producer(topic+"-partition-1", nil), stargate.Message{Payload: []byte("m2")}, stargate.Message{Payload: []byte("m3")})
+	backlog := func(want int64) {
+		t.Helper()
+		var got int64
+		eventually(t, adminWait, fmt.Sprintf("partitioned backlog %d", want), func() bool {
+			st, err := e.a.PartitionedTopicStats(e.ctx, topic, nil)
+			got = st.Subscriptions["sub"].MsgBacklog
+			return err == nil && got == want
+		})
+	}
+	c := e.consumer(topic, "sub", &stargate.ConsumerOptions{Type: stargate.Shared})
+	idOf := map[string]stargate.MessageID{}
+	for _, m := range e.receive(c, 4, true) {
+		idOf[string(m.Payload)] = m.ID
+	}
+	if idOf["m2"].Partition != 1 || idOf["m0"].Partition != 0 {
+		t.Fatalf("IDs through the base name: %v", idOf)
+	}
+	backlog(0)
+
+	e.wantErr("ResetCursor on the partitioned topic", e.a.ResetCursor(e.ctx, topic, "sub", idOf["m2"]), admin.ErrNotAllowed)
+	e.wantErr("ResetCursorToPosition on the partitioned topic", e.a.ResetCursorToPosition(e.ctx, topic, "sub", stargate.Earliest), admin.ErrNotAllowed)
+	e.check("ResetCursor on partition 1", e.a.ResetCursor(e.ctx, topic+"-partition-1", "sub", idOf["m2"]))
+	backlog(2)
+	if got := strs(e.receive(c, 2, true)); !slices.Equal(got, []string{"m2", "m3"}) {
+		t.Errorf("after a reset of partition 1 to m2: %q, want m2 and m3", got)
+	}
+	backlog(0)
+
+	e.check("ResetCursorToTime on the partitioned topic", e.a.ResetCursorToTime(e.ctx, topic, "sub", mark))
+	backlog(4)
+	g := strs(e.receive(c, 4, true))
+	slices.Sort(g)
+	if !slices.Equal(g, []string{"m0", "m1", "m2", "m3"}) {
+		t.Errorf("after a reset to a time before them all: %q", g)
+	}
+	backlog(0)
 }
