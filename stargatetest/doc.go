@@ -10,6 +10,40 @@
 // and report stats; fault hooks drop connections, delay or withhold
 // producer acks, fail sends and refuse upgrades.
 //
+// The same port serves the admin REST API v2 calls of package admin
+// that unit tests need, so admin.New(srv.URL(), nil) works against it:
+//
+//   - topics: list (GET /admin/v2/{persistent,non-persistent}/{tenant}/{ns}
+//     and …/partitioned), create (PUT …/{topic}, PUT …/{topic}/partitions),
+//     partition metadata and update (GET and POST …/partitions), delete
+//     (DELETE …/{topic} and …/{topic}/partitions, ?force=true), unload,
+//     terminate (…/terminate, …/terminate/partitions) and lastMessageId;
+//   - subscriptions: list (…/subscriptions), create at earliest, latest or
+//     an id (PUT …/subscription/{sub}), delete (?force=true), resetcursor
+//     to a time or an id, skip/{n}, skip_all, expireMessages/{seconds};
+//   - stats (…/stats, …/partitioned-stats with perPartition): msgIn/out
+//     and byte counters, storage and backlog sizes, publishers, and per
+//     subscription type, msgBacklog, unackedMessages (Shared and
+//     Key_Shared only, as on the broker), msgOutCounter and consumers.
+//
+// They answer with Pulsar 4.0.8's statuses and reason texts: 204 without
+// a body for changes, {"reason": "…"} with 404 for an unknown topic or
+// subscription, 409 for one that exists (or a non-partitioned topic given
+// to a partitioned call), 412 for a non-forced delete of something in use,
+// 405 for skip, terminate or a reset cursor to a position (even earliest
+// or latest; a reset to a time is allowed) on a partitioned topic's base
+// name, 422 for fewer partitions. Subscription names in paths are decoded twice, like the
+// broker does. A reset cursor or a forced subscription delete leaves the
+// WebSockets open, as on the broker, whose proxy consumer re-subscribes:
+// after a reset the subscription's consumers get the messages again from
+// the new position (deliveries outstanding are forgotten); after a forced
+// delete the subscription is created again at the consumer's initial
+// position. Unload is accepted and changes nothing (on the broker,
+// without retention, it also closes the ledger, whose acknowledged
+// messages are then deleted: a later reset to earliest finds fewer). Tokens
+// are checked as for the WebSocket endpoints; Options.Authorize is not
+// consulted.
+//
 //	func TestOrders(t *testing.T) {
 //		srv := stargatetest.New(t, nil) // closed by t.Cleanup
 //		srv.CreatePartitionedTopic("orders", 3)
@@ -77,7 +111,15 @@
 //     semantics (non-persistent topics behave like persistent ones),
 //     retention, TTL and backlog quotas, producer back-pressure and send
 //     timeouts, ledger rollover, idle timeouts and server pings, the
-//     standalone proxy's stats endpoints, seek, topic unload.
+//     standalone proxy's stats endpoints, topic unload (accepted, no
+//     effect), tenants, namespaces and their policies, the rest of the
+//     admin API (peek, get message, compaction, permissions, internal
+//     stats: Jetty's 404 page), rates (always 0).
+//   - Admin stats count messages where the broker counts entries (a batch
+//     is one entry in msgBacklog unless getPreciseBacklog); sizes count
+//     payload bytes only, without the broker's per-entry metadata.
+//   - Admin calls take effect at once; on the broker acks, expiry and
+//     stats land asynchronously, so tests written against both poll.
 //   - Authentication is only token→role with the broker-embedded ordering:
 //     a missing or unknown token fails before any other check with 401
 //     "Authentication required" (a standalone proxy validates consumer
@@ -103,8 +145,13 @@
 //     its subscription has no backlog (everything acknowledged, as on the
 //     real broker), a reader once it has been sent everything; the real
 //     broker signals the end asynchronously, so poll.
-//   - DeleteTopic is always forced (sockets are dropped); a real
-//     non-forced delete of a topic in use fails with 412.
+//   - The DeleteTopic method is always forced; the admin API's DELETE
+//     without force=true refuses a topic in use with 412, as the broker
+//     does. A forced delete (either way) drops the topic's sockets, and a
+//     client that reconnects creates the topic again (auto-creation). On
+//     Pulsar 4.0.8 the WebSockets stay open instead, and the proxy's
+//     producers and consumers re-create the topic, with its
+//     subscriptions, at once.
 //   - publishTime uses Options.Now in its location; timers use the real
 //     clock, so tests of delays take real time.
 //

@@ -214,6 +214,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.leave()
+	if strings.HasPrefix(r.URL.Path, "/admin/v2/") {
+		s.serveAdmin(w, r)
+		return
+	}
 	if e := s.takeRefusal(); e != nil {
 		writeJettyError(w, r, e)
 		return

@@ -27,6 +27,7 @@ type subscription struct {
 	pending      map[int]pendingAck
 	redeliveries map[int]int // Shared/Key_Shared redelivery counts
 	seq          uint64
+	msgOut       int64          // messages delivered (msgOutCounter)
 	wakeups      map[int64]bool // scheduled deliverAt re-dispatches (unix ms)
 }
 
@@ -306,6 +307,7 @@ func (s *Server) deliverLocked(sub *subscription, c *consumer, pos int) {
 	}
 	c.sess.send(renderMessage(e, idStr, count, c.reader))
 	sub.t.msgOut++
+	sub.msgOut++
 	c.delivered()
 	if c.p.ackTimeout > 0 && !sub.reader {
 		s.sched.after(c.p.ackTimeout, func() {
