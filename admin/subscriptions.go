@@ -97,8 +97,10 @@ func (c *Client) DeleteSubscription(ctx context.Context, topic, sub string, opts
 // ResetCursorToTime moves a subscription's cursor to the first message
 // published at or after t: older messages count as acknowledged, newer
 // ones (acknowledged or not, while retention keeps them) are delivered
-// again. The broker disconnects the subscription's consumers, which
-// reconnect at the new position.
+// again, on every partition of a partitioned topic. The subscription's
+// consumers continue from the new position (a WebSocket consumer's session
+// stays open: messages it had already received may still be delivered;
+// stargate's Consumer.SeekTime drops them).
 func (c *Client) ResetCursorToTime(ctx context.Context, topic, sub string, t time.Time) error {
 	if t.IsZero() || t.UnixMilli() < 0 {
 		return argErr("time", t.String(), "must be set and after 1970")
@@ -109,9 +111,12 @@ func (c *Client) ResetCursorToTime(ctx context.Context, topic, sub string, t tim
 // ResetCursor moves a subscription's cursor to the message id (delivered
 // again, with the ones after it). For a message inside a batch, the whole
 // batch is delivered again (Pulsar 4.0.8 resets to the batch's entry). The
-// broker disconnects the subscription's consumers, which reconnect at the
-// new position. On a partitioned topic, an id with a partition moves only
-// that partition's cursor.
+// subscription's consumers continue from the new position (a WebSocket
+// consumer's session stays open: messages it had already received may
+// still be delivered; stargate's Consumer.Seek drops them). Pulsar 4.0.8
+// refuses a reset to a position on a partitioned topic's own name (405,
+// ErrNotAllowed): reset each partition ("name-partition-N", the topic
+// of a message's ID) or use ResetCursorToTime.
 func (c *Client) ResetCursor(ctx context.Context, topic, sub string, id stargate.MessageID) error {
 	body, err := idBody(id)
 	if err != nil {
@@ -122,8 +127,9 @@ func (c *Client) ResetCursor(ctx context.Context, topic, sub string, id stargate
 
 // ResetCursorToPosition moves a subscription's cursor to stargate.Earliest
 // (every stored message is delivered again) or stargate.Latest (the
-// backlog is skipped), on every partition of a partitioned topic. As with
-// ResetCursor, the broker disconnects the subscription's consumers.
+// backlog is skipped). As with ResetCursor, consumers continue from there,
+// and a partitioned topic's own name is refused (405): reset each
+// partition.
 func (c *Client) ResetCursorToPosition(ctx context.Context, topic, sub string, p stargate.Position) error {
 	body, err := startBody(p)
 	if err != nil {

@@ -82,7 +82,8 @@ func (c *Client) UpdatePartitions(ctx context.Context, topic string, n int) erro
 }
 
 // Partitions returns the partition count of a partitioned topic, and 0 for
-// a non-partitioned topic or one that does not exist.
+// a non-partitioned topic. Pulsar 4.0.8 answers a topic that does not
+// exist with 404 (an error matching ErrNotFound).
 func (c *Client) Partitions(ctx context.Context, topic string) (int, error) {
 	var out struct {
 		Partitions int `json:"partitions"`
