@@ -1,6 +1,7 @@
 package stargate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"iter"
@@ -132,6 +133,9 @@ func (c *Client) newConsumer(ctx context.Context, path string, t Topic, o Consum
 		cons.permits = backpressure.NewPermits(o.PullWindow, o.PullWindow/2)
 	}
 	cons.l = c.newLink(path, cons)
+	if t.IsZero() { // v3: the topics are in the query
+		cons.l.info.Topic = cmp.Or(q.Get("topics"), q.Get("topicsPattern"))
+	}
 	cons.in.l = cons.l
 	if err := cons.l.start(ctx); err != nil {
 		return nil, err
@@ -179,6 +183,7 @@ func (c *Consumer) take(ctx context.Context) (Message, error) {
 	m, err := c.in.next(ctx, 0)
 	if err == nil {
 		c.taken(m)
+		c.in.got(ctx, m)
 	}
 	return m, err
 }
@@ -212,7 +217,9 @@ func (c *Consumer) permit(s *sock) {
 	b = append(b, '}')
 	// A failed write means the socket is lost: connected resets the credit
 	// and permits again on the next socket.
-	_ = s.write(b)
+	if s.write(b) == nil && c.l.obs != nil {
+		c.l.obs.Permitted(PermitEvent{Handle: c.l.info, Permits: n})
+	}
 }
 
 // taken records that m was handed to the loop; only a message of the
