@@ -29,8 +29,9 @@ type Observer interface {
 	// a W3C traceparent, are sent with the message.
 	Sending(ctx context.Context, e SendEvent) context.Context
 	// Sent is called exactly once for every Sending, when the send's
-	// future completes: acknowledged, failed, timed out, closed, or refused
-	// at admission.
+	// future completes (acknowledged, failed, timed out, closed, or
+	// refused at admission), just before Wait returns. It runs with the
+	// producer's lock on its pending sends held.
 	Sent(ctx context.Context, e SendResult)
 	// Received is called when a Consumer or Reader hands a message to the
 	// range loop, on the loop's goroutine; ctx is the one given to
@@ -240,13 +241,14 @@ func (p *Producer) track(ctxID uint64, o *observedSend) {
 	p.obsMu.Unlock()
 }
 
-// observeDone tells the Observer that e's future has completed.
-func (p *Producer) observeDone(e *pendingSend) {
+// observeDone tells the Observer the outcome of the send ctxID; it is
+// called with pendMu held, once per send (the send leaves the map).
+func (p *Producer) observeDone(ctxID uint64, id MessageID, err error) {
 	p.obsMu.Lock()
-	o := p.observed[e.ctxID]
-	delete(p.observed, e.ctxID)
+	o := p.observed[ctxID]
+	delete(p.observed, ctxID)
 	p.obsMu.Unlock()
 	if o != nil {
-		p.l.obs.Sent(o.ctx, SendResult{Handle: p.l.info, Bytes: o.bytes, ID: e.id, Err: e.err, Latency: time.Since(o.start)})
+		p.l.obs.Sent(o.ctx, SendResult{Handle: p.l.info, Bytes: o.bytes, ID: id, Err: err, Latency: time.Since(o.start)})
 	}
 }

@@ -313,24 +313,20 @@ func (p *Producer) shut(err error) {
 
 func (p *Producer) failAll(err error) {
 	p.pendMu.Lock()
-	done := make([]*pendingSend, 0, len(p.pending))
+	sizes := make([]int64, 0, len(p.pending))
 	for _, e := range p.pending {
 		if p.complete(e, MessageID{}, err) {
-			done = append(done, e)
+			sizes = append(sizes, e.size)
 		}
 	}
 	p.pendMu.Unlock()
-	p.release(done...)
+	p.release(sizes)
 }
 
-// release returns the window shares of completed futures and tells the
-// Observer; it is called without pendMu.
-func (p *Producer) release(done ...*pendingSend) {
-	for _, e := range done {
-		p.win.Release(e.size)
-		if p.l.obs != nil {
-			p.observeDone(e)
-		}
+// release returns the window shares of completed futures.
+func (p *Producer) release(sizes []int64) {
+	for _, n := range sizes {
+		p.win.Release(n)
 	}
 }
 
@@ -341,6 +337,9 @@ func (p *Producer) release(done ...*pendingSend) {
 func (p *Producer) complete(e *pendingSend, id MessageID, err error) bool {
 	e.msg = Message{}
 	delete(p.pending, e.ctxID)
+	if p.l.obs != nil {
+		p.observeDone(e.ctxID, id, err) // before the future: a span ends before Wait returns
+	}
 	if !e.finish(id, err) {
 		return false
 	}
@@ -369,7 +368,7 @@ func (p *Producer) onMessage(data []byte) {
 	done := e != nil && p.complete(e, id, err) // else it already timed out or failed
 	p.pendMu.Unlock()
 	if done {
-		p.release(e)
+		p.win.Release(e.size)
 	}
 	if err != nil && errors.Is(err, ErrTopicTerminated) {
 		// The topic accepts no more messages: later Sends and those still
@@ -441,15 +440,15 @@ func (p *Producer) tick(now time.Time) {
 		return
 	}
 	n := now.UnixNano()
-	var done []*pendingSend
+	var sizes []int64
 	p.pendMu.Lock()
 	for _, e := range p.pending {
 		if e.deadline != 0 && e.deadline < n && p.complete(e, MessageID{}, ErrSendTimeout) {
-			done = append(done, e)
+			sizes = append(sizes, e.size)
 		}
 	}
 	p.pendMu.Unlock()
-	p.release(done...)
+	p.release(sizes)
 }
 
 func cloneValues(v url.Values) url.Values {
