@@ -63,6 +63,7 @@ type HandleInfo struct {
 
 // SendEvent is a message about to be sent, for Observer.Sending.
 type SendEvent struct {
+	// Handle is the producer.
 	Handle HandleInfo
 	// Bytes is the payload's length.
 	Bytes int
@@ -73,6 +74,7 @@ type SendEvent struct {
 
 // SendResult is the outcome of one send, for Observer.Sent.
 type SendResult struct {
+	// Handle is the producer.
 	Handle HandleInfo
 	// Bytes is the payload's length.
 	Bytes int
@@ -88,12 +90,15 @@ type SendResult struct {
 
 // ReceiveEvent is a message handed to a range loop, for Observer.Received.
 type ReceiveEvent struct {
-	Handle  HandleInfo
+	// Handle is the consumer or reader.
+	Handle HandleInfo
+	// Message is the message the loop gets.
 	Message Message
 }
 
 // SettleEvent is one Message.Ack or Message.Nack, for Observer.Settled.
 type SettleEvent struct {
+	// Handle is the consumer.
 	Handle HandleInfo
 	// Nack is true for Message.Nack.
 	Nack bool
@@ -106,6 +111,7 @@ type SettleEvent struct {
 // PermitEvent is a permit frame of a pull-mode consumer, for
 // Observer.Permitted.
 type PermitEvent struct {
+	// Handle is the consumer.
 	Handle HandleInfo
 	// Permits is how many messages the server may now send in addition.
 	Permits int
@@ -145,8 +151,10 @@ func (k ConnEventKind) String() string {
 
 // ConnEvent is a change of a handle's connection, for Observer.Connection.
 type ConnEvent struct {
+	// Handle is the handle whose connection it is.
 	Handle HandleInfo
-	Kind   ConnEventKind
+	// Kind says what happened.
+	Kind ConnEventKind
 	// Err is why the connection was lost, the dial failed or the handle
 	// gave up; nil for ConnReconnected.
 	Err error

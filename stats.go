@@ -146,7 +146,9 @@ func (in *inbox) got(ctx context.Context, m Message) {
 func (in *inbox) settled(nack bool, bytes int, err error) {
 	switch {
 	case err != nil:
-		in.l.conn.noteError(err)
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			in.l.conn.noteError(err) // not the caller's own ctx, which is all Ack checks it for
+		}
 	case nack:
 		in.stats.nacked.Add(1)
 	default:
