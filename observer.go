@@ -25,8 +25,9 @@ type Observer interface {
 	// Sending is called by Producer.Send before the message is checked and
 	// admitted. ctx is Send's; the context returned (ctx itself when there
 	// is nothing to carry) is handed to Sent. e.Properties is the message's
-	// own copy of its properties, never nil: entries added to it, such as
-	// a W3C traceparent, are sent with the message.
+	// own copy of its properties, never nil: entries added to it during the
+	// call, such as a W3C traceparent, are sent with the message (and count
+	// towards ProducerOptions.MaxFrameSize); it must not be kept.
 	Sending(ctx context.Context, e SendEvent) context.Context
 	// Sent is called exactly once for every Sending, when the send's
 	// future completes (acknowledged, failed, timed out, closed, or
