@@ -30,8 +30,8 @@ func (in *instruments) init(m metric.Meter) error {
 		errs = append(errs, err)
 		return c
 	}
-	in.sent = counter("stargate.sent.messages", "{message}", "Messages admitted by Producer.Send.")
-	in.sentBytes = counter("stargate.sent.bytes", "By", "Payload bytes of the messages admitted by Producer.Send.")
+	in.sent = counter("stargate.sent.messages", "{message}", "Messages given to Producer.Send.")
+	in.sentBytes = counter("stargate.sent.bytes", "By", "Payload bytes of the messages given to Producer.Send.")
 	in.received = counter("stargate.received.messages", "{message}", "Messages handed to a range loop by a Consumer or Reader.")
 	in.receivedBytes = counter("stargate.received.bytes", "By", "Payload bytes of the messages handed to a range loop.")
 	in.acked = counter("stargate.acked.messages", "{message}", "Message.Ack calls that succeeded.")

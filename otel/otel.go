@@ -22,7 +22,7 @@
 // "consumer" or "reader") and, for consumers,
 // messaging.consumer.group.name (the subscription):
 //
-//	stargate.sent.messages, stargate.sent.bytes          sends admitted by Producer.Send
+//	stargate.sent.messages, stargate.sent.bytes          messages given to Producer.Send (see below)
 //	stargate.send.duration (s)                           Send to completion; error.type on failures
 //	stargate.send.inflight                               sends awaiting their outcome
 //	stargate.received.messages, stargate.received.bytes  messages handed to a range loop
@@ -32,7 +32,13 @@
 //	stargate.reconnects                                  connections that replaced a lost one
 //	stargate.errors                                      errors by error.type and stargate.operation
 //
-// error.type is one of the kinds listed at ErrorType.
+// error.type is one of the kinds listed at ErrorType; stargate.operation
+// is "send", "ack", "nack", "connection_lost", "connection_dial_failed" or
+// "connection_failed". stargate.sent.*
+// count every call of Send, also those it refused at once (a done ctx, an
+// oversized message), which show in stargate.errors and
+// stargate.send.duration with their error.type; Producer.Stats counts only
+// admitted sends.
 package otel
 
 import (
