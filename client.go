@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -19,6 +20,8 @@ type Client struct {
 	urls []*url.URL
 	opts ClientOptions
 	tls  *tls.Config
+
+	restHTTP *http.Client // admin REST calls (rest.go): Seek, StartTime
 }
 
 // NewClient returns a Client for serviceURL: one or more ws:// or wss://
@@ -55,6 +58,7 @@ func NewClient(serviceURL string, opts *ClientOptions) (*Client, error) {
 	}
 	c.opts = opts.withDefaults()
 	c.tls = c.opts.tlsConfig()
+	c.restHTTP = c.newRESTClient()
 	return c, nil
 }
 

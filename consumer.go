@@ -29,10 +29,14 @@ import (
 // unacknowledged messages and those published while disconnected are not
 // redelivered.
 type Consumer struct {
-	params url.Values
-	l      *link
-	in     *inbox
-	seq    sequence
+	params       url.Values
+	topic        Topic   // zero for v3 consumers
+	topics       []Topic // a v3 consumer's topic list, for SeekTime
+	subscription string  // for Seek
+	nonDurable   bool
+	l            *link
+	in           *inbox
+	seq          sequence
 
 	permitMu   sync.Mutex
 	permits    *backpressure.Permits // nil in push mode
@@ -57,7 +61,7 @@ func (c *Client) NewConsumer(ctx context.Context, topic, subscription string, op
 	if err != nil {
 		return nil, err
 	}
-	return c.newConsumer(ctx, "/ws/v2/consumer/"+t.path()+"/"+escapeName(subscription), t, o, q)
+	return c.newConsumer(ctx, "/ws/v2/consumer/"+t.path()+"/"+escapeName(subscription), t, subscription, o, q)
 }
 
 // NewMultiTopicConsumer subscribes to several topics at once through the
@@ -96,38 +100,45 @@ func (c *Client) newV3(ctx context.Context, topics []string, pattern, subscripti
 	if err != nil {
 		return nil, err
 	}
-	if err := multiTopicQuery(q, topics, pattern); err != nil {
+	list, err := multiTopicQuery(q, topics, pattern)
+	if err != nil {
 		return nil, err
 	}
-	return c.newConsumer(ctx, "/ws/v3/consumer/"+escapeName(subscription), Topic{}, o, q)
+	cons, err := c.newConsumer(ctx, "/ws/v3/consumer/"+escapeName(subscription), Topic{}, subscription, o, q)
+	if err == nil {
+		cons.topics = list
+	}
+	return cons, err
 }
 
-// multiTopicQuery sets topics or topicsPattern for a v3 consumer.
-func multiTopicQuery(q url.Values, topics []string, pattern string) error {
+// multiTopicQuery sets topics or topicsPattern for a v3 consumer and
+// returns the topics of a list (none for a pattern).
+func multiTopicQuery(q url.Values, topics []string, pattern string) ([]Topic, error) {
 	if pattern != "" {
 		if _, err := regexp.Compile(pattern); err != nil {
-			return argErr("topics pattern", pattern, "not a regular expression: "+err.Error())
+			return nil, argErr("topics pattern", pattern, "not a regular expression: "+err.Error())
 		}
 		q.Set("topicsPattern", pattern)
-		return nil
+		return nil, nil
 	}
 	if len(topics) == 0 {
-		return argErr("topics", "", "need at least one topic")
+		return nil, argErr("topics", "", "need at least one topic")
 	}
 	names := make([]string, len(topics))
+	list := make([]Topic, len(topics))
 	for i, s := range topics {
 		t, err := ParseTopic(s)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		names[i] = t.String()
+		names[i], list[i] = t.String(), t
 	}
 	q.Set("topics", strings.Join(names, ","))
-	return nil
+	return list, nil
 }
 
-func (c *Client) newConsumer(ctx context.Context, path string, t Topic, o ConsumerOptions, q url.Values) (*Consumer, error) {
-	cons := &Consumer{params: q, in: newInbox(o.window(), t, nil)}
+func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub string, o ConsumerOptions, q url.Values) (*Consumer, error) {
+	cons := &Consumer{params: q, topic: t, subscription: sub, nonDurable: o.Mode == NonDurable, in: newInbox(o.window(), t, nil)}
 	cons.seq.take = cons.take
 	if o.PullMode {
 		cons.permits = backpressure.NewPermits(o.PullWindow, o.PullWindow/2)
@@ -177,15 +188,23 @@ func (c *Consumer) Batches(ctx context.Context, size int, wait time.Duration) it
 	return c.seq.batches(ctx, size, wait)
 }
 
-// take is the sequences' source: demand, then the next message.
+// take is the sequences' source: demand, then the next message. A
+// message of a socket that has died is dropped: the broker redelivers it
+// (Ack on it would do nothing), and after Seek it is from before the seek.
 func (c *Consumer) take(ctx context.Context) (Message, error) {
-	c.demand()
-	m, err := c.in.next(ctx, 0)
-	if err == nil {
+	for {
+		c.demand()
+		m, err := c.in.next(ctx, 0)
+		if err != nil {
+			return m, err
+		}
+		if m.from.s.dead() {
+			continue
+		}
 		c.taken(m)
 		c.in.got(ctx, m)
+		return m, nil
 	}
-	return m, err
 }
 
 // demand records that the loop wants a message and, in pull mode, sends a

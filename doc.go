@@ -49,6 +49,9 @@
 // ([Client.NewMultiTopicConsumer], [Client.NewPatternConsumer]) are
 // supported. A [Reader] reads from [Earliest], [Latest] or after a
 // [MessageID]; the start is exclusive, as the server offers no other.
+// [ReaderOptions.StartTime] starts a reader at a point in time, and
+// [Consumer.Seek] and [Consumer.SeekTime] move a subscription back or
+// forward; these three use the broker's admin REST API.
 // Earliest and Latest are also where a new subscription starts
 // ([ConsumerOptions.InitialPosition]).
 //

@@ -74,7 +74,8 @@ var (
 // send-error:8 (a *SendError: a broker timeout, a full queue, a moving
 // topic; not a terminated topic), a forward proxy that could not be
 // reached or answered 408, 429 or a 5xx (a *ProxyError; not 407 or another
-// 4xx refusal), and ErrSendTimeout. A resent message may
+// 4xx refusal), an admin REST call of Seek or StartTime refused with 409,
+// 429 or a 5xx (a *RESTError), and ErrSendTimeout. A resent message may
 // have been stored already: delivery stays at-least-once. Bad input, a
 // refused authentication, a missing topic, a terminated topic, ErrClosed
 // and ctx's errors are not retryable.
@@ -90,6 +91,10 @@ func IsRetryable(err error) bool {
 	var pe *ProxyError
 	if errors.As(err, &pe) {
 		return pe.temporary()
+	}
+	var re *RESTError
+	if errors.As(err, &re) {
+		return (&ConnectError{StatusCode: re.StatusCode, Message: re.Message}).temporary()
 	}
 	return errors.Is(err, ErrSendTimeout)
 }

@@ -298,8 +298,23 @@ type ReaderOptions struct {
 	// the server refuses a message ID there, and NewReader returns an
 	// *ArgError.
 	StartMessageID MessageID
+	// StartTime, if not zero, starts reading at the first message
+	// published at or after it (by the broker's clock), inclusive. NewReader
+	// resolves it once, through the broker's admin REST API
+	// (GET …/messageid/{timestamp}, on the service URL's host as
+	// Consumer.Seek), to a start just before that message's entry; a
+	// reconnect before anything was received starts there again. Start must
+	// be Latest and StartMessageID zero; a time before 1970 is an
+	// *ArgError, and so is a partitioned topic (the server starts readers of
+	// a partitioned topic only at Earliest or Latest: read each partition).
+	// A refusal of the admin API is a *RESTError.
+	StartTime time.Time
 	// ReceiverQueueSize is the server's window of messages sent ahead of the
-	// reader's flow-control acks. Zero means 1000; at most 1000.
+	// reader's flow-control acks. Zero means 1000; at most 1000. A window of
+	// 1 is sent as 2 whenever the connection starts at a message ID
+	// (StartMessageID, or the position a reconnect resumes from): Pulsar
+	// (4.0.8 at least) drops the start entry without returning its permit,
+	// so with a window of 1 it would never deliver anything.
 	ReceiverQueueSize int
 	// Name is the reader name; empty lets the server choose.
 	Name string

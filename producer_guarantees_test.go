@@ -606,6 +606,10 @@ func TestTopicTerminatedErrorMatching(t *testing.T) {
 		{stargate.ErrClosed, false},
 		{context.DeadlineExceeded, false},
 		{&stargate.ArgError{Arg: "topic"}, false},
+		{&stargate.RESTError{Op: "Seek", StatusCode: 503}, true},
+		{&stargate.RESTError{Op: "Seek", StatusCode: 404}, false},
+		{&stargate.ProxyError{Proxy: "http://p:3128", StatusCode: 407}, false},
+		{&stargate.ProxyError{Proxy: "http://p:3128", StatusCode: 502}, true},
 		{nil, false},
 	} {
 		if got := stargate.IsRetryable(tc.err); got != tc.want {

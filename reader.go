@@ -53,14 +53,21 @@ type Reader struct {
 const eotProbe = 250 * time.Millisecond
 
 // NewReader opens a reader on topic (any form ParseTopic accepts),
-// positioned by opts.Start (Earliest or Latest) or opts.StartMessageID
-// (the first message yielded is the one after it). ctx bounds the connection attempt only; opts may be nil.
+// positioned by opts.Start (Earliest or Latest), opts.StartMessageID (the
+// first message yielded is the one after it) or opts.StartTime (the first
+// message yielded is the first published at or after it). ctx bounds the
+// connection attempt, and StartTime's admin calls; opts may be nil.
 func (c *Client) NewReader(ctx context.Context, topic string, opts *ReaderOptions) (*Reader, error) {
 	t, err := ParseTopic(topic)
 	if err != nil {
 		return nil, err
 	}
 	o := opts.withDefaults()
+	if !o.StartTime.IsZero() {
+		if o.StartMessageID, err = c.startAtTime(ctx, t, o); err != nil {
+			return nil, err
+		}
+	}
 	q, err := o.query()
 	if err != nil {
 		return nil, err
@@ -218,6 +225,16 @@ func (r *Reader) query() url.Values {
 		q.Set("messageId", r.prev.String())
 	case !r.recv.IsZero():
 		q.Set("messageId", r.recv.String())
+	}
+	// Given a start message ID, the broker dispatches the start entry and
+	// the server's Java reader drops it (the start is exclusive) without
+	// returning its permit: with receiverQueueSize=1 that was the only one,
+	// and the socket never delivers anything (Pulsar 4.0.8). A window of 2
+	// loses the same permit and goes on with one.
+	if q.Get("receiverQueueSize") == "1" {
+		if id := q.Get("messageId"); id != "" && id != "earliest" && id != "latest" {
+			q.Set("receiverQueueSize", "2")
+		}
 	}
 	return q
 }

@@ -480,7 +480,7 @@ func TestCLIAdmin(t *testing.T) {
 	}
 
 	c.ok("", "admin", "ns", "grant", ns, "app", "--actions", "produce,consume")
-	if r := c.ok("", "admin", "ns", "permissions", ns); !strings.Contains(r.stdout, "app   produce, consume") {
+	if r := c.ok("", "admin", "ns", "permissions", ns); !strings.Contains(r.stdout, "app   consume, produce") {
 		t.Errorf("ns permissions: %s", r)
 	}
 	c.ok("", "admin", "ns", "revoke", ns, "app")

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -240,6 +241,7 @@ func policyCommands(s policyScope) []*adminCmd {
 					for i, a := range perms[role] {
 						as[i] = string(a)
 					}
+					slices.Sort(as) // the broker keeps a set: its order varies
 					row(w, role, strings.Join(as, ", "))
 				}
 			})

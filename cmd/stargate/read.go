@@ -138,7 +138,10 @@ func adminErr(ctx context.Context, err error) error {
 
 // startAtTime returns the reader start (exclusive) that makes the first
 // message read the first one published at or after t: the entry before it.
-// (ledger, -1) is before the ledger's first entry.
+// (ledger, -1) is before the ledger's first entry. ReaderOptions.StartTime
+// does the same, but always through the service URL's host; the tool keeps
+// its own so that --admin-url applies (a WebSocket proxy serves no admin
+// API).
 func startAtTime(ctx context.Context, ac *admin.Client, topic string, t time.Time) (stargate.MessageID, error) {
 	if n, err := ac.Partitions(ctx, topic); err != nil {
 		return stargate.MessageID{}, err

@@ -145,6 +145,10 @@ func testFailoverOneActive(t *testing.T, tg Target) {
 	topic := tg.Topic(t)
 	c1 := e.consumer(topic, "sub", &stargate.ConsumerOptions{Type: stargate.Failover, Name: "one"})
 	c2 := e.consumer(topic, "sub", &stargate.ConsumerOptions{Type: stargate.Failover, Name: "two"})
+	// As above: let the broker's delayed switch of the active consumer
+	// happen before producing (a switch in the middle left the standby
+	// with nothing in one CI run: "after 0 of 10 messages").
+	time.Sleep(failoverSettle)
 	p := e.producer(topic, nil)
 	e.sendAll(p, payloadMsgs("a", 20)...)
 	got := collect(t, e.ctx, 20, c1, c2)
