@@ -272,3 +272,50 @@ func keys[V any](m map[string]V) []string {
 	}
 	return ks
 }
+
+// A message from another client (a Java producer instrumented with
+// OpenTelemetry, say) carries its span in the traceparent property; the
+// receive span continues that trace as its child.
+func TestReceiveContinuesForeignTrace(t *testing.T) {
+	s := newSetup(t)
+	const (
+		traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+		spanID  = "00f067aa0ba902b7"
+	)
+	cons, err := s.client.NewConsumer(s.ctx, "foreign", "sub", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	plain, err := stargate.NewClient(s.srv.URL(), nil) // no observer: the property goes as given
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, err := plain.NewProducer(s.ctx, "foreign", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	props := map[string]string{"traceparent": "00-" + traceID + "-" + spanID + "-01", "tracestate": "vendor=1"}
+	if _, err := prod.Send(s.ctx, stargate.Message{Payload: []byte("from java"), Properties: props}).Wait(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range cons.Messages(s.ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	spans := s.spans.GetSpans()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans, want the one receive span", len(spans))
+	}
+	sp := spans[0]
+	if sp.SpanContext.TraceID().String() != traceID || sp.Parent.SpanID().String() != spanID || !sp.Parent.IsRemote() {
+		t.Fatalf("receive span in trace %s with parent %s (remote %v), want %s/%s",
+			sp.SpanContext.TraceID(), sp.Parent.SpanID(), sp.Parent.IsRemote(), traceID, spanID)
+	}
+	if got := sp.SpanContext.TraceState().Get("vendor"); got != "1" {
+		t.Errorf("tracestate vendor=%q, want 1", got)
+	}
+}
