@@ -337,19 +337,19 @@ func (p *Producer) release(sizes []int64) {
 func (p *Producer) complete(e *pendingSend, id MessageID, err error) bool {
 	e.msg = Message{}
 	delete(p.pending, e.ctxID)
-	if p.l.obs != nil {
-		p.observeDone(e.ctxID, id, err) // before the future: a span ends before Wait returns
-	}
-	if !e.finish(id, err) {
-		return false
-	}
+	// Counted and observed before the future completes, so that Stats and
+	// the Observer have seen the outcome when Wait returns. Every caller
+	// found e in pending, which it leaves here: this runs once per send.
 	if err != nil {
 		p.stats.failed.Add(1)
 		p.l.conn.noteError(err)
 	} else {
 		p.stats.acked.Add(1)
 	}
-	return true
+	if p.l.obs != nil {
+		p.observeDone(e.ctxID, id, err)
+	}
+	return e.finish(id, err)
 }
 
 // endpoint implementation, called by the link.
