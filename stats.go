@@ -161,12 +161,13 @@ func (in *inbox) settled(nack bool, bytes int, err error) {
 
 // connEvent records a change of the link's connection and shows it to the
 // observer.
+// The observer goes first: once Stats show the event, it has seen it.
 func (l *link) connEvent(kind ConnEventKind, err error, attempt int) {
+	if l.obs != nil {
+		l.obs.Connection(ConnEvent{Handle: l.info, Kind: kind, Err: err, Attempt: attempt})
+	}
 	if kind == ConnReconnected {
 		l.conn.reconnects.Add(1)
 	}
 	l.conn.noteError(err)
-	if l.obs != nil {
-		l.obs.Connection(ConnEvent{Handle: l.info, Kind: kind, Err: err, Attempt: attempt})
-	}
 }
