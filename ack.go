@@ -36,7 +36,9 @@ func (m Message) settle(ctx context.Context, nack bool) error {
 	if m.from == nil || m.ID.wire == "" {
 		return ErrInvalidMessage
 	}
-	return m.from.settle(ctx, m.ID.wire, nack)
+	err := m.from.settle(ctx, m.ID.wire, nack)
+	m.from.in.settled(nack, len(m.Payload), err)
+	return err
 }
 
 // settle acknowledges (or with nack, negatively acknowledges) the message

@@ -1,6 +1,7 @@
 package stargate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"iter"
@@ -143,6 +144,9 @@ func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub stri
 		cons.permits = backpressure.NewPermits(o.PullWindow, o.PullWindow/2)
 	}
 	cons.l = c.newLink(path, cons)
+	if t.IsZero() { // v3: the topics are in the query
+		cons.l.info.Topic = cmp.Or(q.Get("topics"), q.Get("topicsPattern"))
+	}
 	cons.in.l = cons.l
 	if err := cons.l.start(ctx); err != nil {
 		return nil, err
@@ -198,6 +202,7 @@ func (c *Consumer) take(ctx context.Context) (Message, error) {
 			continue
 		}
 		c.taken(m)
+		c.in.got(ctx, m)
 		return m, nil
 	}
 }
@@ -231,7 +236,9 @@ func (c *Consumer) permit(s *sock) {
 	b = append(b, '}')
 	// A failed write means the socket is lost: connected resets the credit
 	// and permits again on the next socket.
-	_ = s.write(b)
+	if s.write(b) == nil && c.l.obs != nil {
+		c.l.obs.Permitted(PermitEvent{Handle: c.l.info, Permits: n})
+	}
 }
 
 // taken records that m was handed to the loop; only a message of the

@@ -80,6 +80,18 @@
 // its producers with an error matching [ErrTopicTerminated]. [ErrClosed]
 // follows Close. Every wrap keeps ctx's error matchable with errors.Is.
 //
+// # Observing
+//
+// [Producer.Stats], [Consumer.Stats] and [Reader.Stats] return snapshots of
+// atomic counters: messages sent, acknowledged, failed and pending, received
+// and redelivered, acked and nacked by the loop, reconnects, and the last
+// error with its time. For metrics and traces, [ClientOptions.Observer]
+// takes an [Observer], a small hook the handles call on sends, deliveries,
+// acknowledgements, permits and connection events; the module
+// github.com/stargate-go/stargate/otel implements it with OpenTelemetry,
+// carrying W3C trace context in message properties. With no Observer set,
+// nothing is built or copied for one.
+//
 // # Reconnecting and delivery guarantees
 //
 // A handle whose connection is lost redials with exponential backoff and

@@ -31,6 +31,8 @@ type inbox struct {
 	head  int
 	limit int           // most messages held before the connection is dropped
 	wake  chan struct{} // one-slot: signalled when a message is queued
+
+	stats inCounters
 }
 
 func newInbox(window int, topic Topic, note func(*Message)) *inbox {

@@ -100,6 +100,11 @@ type ClientOptions struct {
 	// Logger receives connection events (dial failures, reconnects). Nil
 	// means silent. Tokens are never logged.
 	Logger *slog.Logger
+
+	// Observer sees sends, deliveries, acknowledgements and connection
+	// events of every handle, for metrics and tracing (see the otel
+	// module). Nil means none, at no cost.
+	Observer Observer
 }
 
 // ProducerOptions configures a Producer. The zero value (or nil) gives the

@@ -57,6 +57,10 @@ type Producer struct {
 	ended    atomic.Pointer[error]
 	dead     chan struct{}
 	deadOnce sync.Once
+
+	stats    prodCounters
+	obsMu    sync.Mutex               // guards observed
+	observed map[uint64]*observedSend // the Observer's sends awaiting Sent, by context id
 }
 
 // NewProducer connects a producer to topic (any form ParseTopic accepts).
@@ -118,6 +122,14 @@ func (c *Client) NewProducer(ctx context.Context, topic string, opts *ProducerOp
 // again if the message must be resent after a reconnect, but not
 // m.Payload: do not modify the payload until the future completes.
 func (p *Producer) Send(ctx context.Context, m Message) *SendFuture {
+	if p.l.obs != nil {
+		return p.sendObserved(ctx, m)
+	}
+	return p.send(ctx, m, nil)
+}
+
+// send is Send; o is the Observer's record of the send, nil without one.
+func (p *Producer) send(ctx context.Context, m Message, o *observedSend) *SendFuture {
 	if err := ctx.Err(); err != nil {
 		return failedFuture(err)
 	}
@@ -138,7 +150,7 @@ func (p *Producer) Send(ctx context.Context, m Message) *SendFuture {
 	// The caller may reuse its map and slice as soon as Send returns; a
 	// resend must encode what was sent. (Copying only these two costs
 	// nothing for messages without them; see BenchmarkSend.)
-	if m.Properties != nil {
+	if m.Properties != nil && o == nil { // sendObserved copied them
 		m.Properties = maps.Clone(m.Properties)
 	}
 	if m.ReplicationClusters != nil {
@@ -152,7 +164,7 @@ func (p *Producer) Send(ctx context.Context, m Message) *SendFuture {
 		return failedFuture(err)
 	}
 	defer p.sendLock.unlock()
-	e, err := p.admit(m, size)
+	e, err := p.admit(m, size, o)
 	if err != nil {
 		p.win.Release(size)
 		return failedFuture(err)
@@ -169,7 +181,7 @@ func (p *Producer) Send(ctx context.Context, m Message) *SendFuture {
 // producer has ended: the check and the insertion are one step under
 // pendMu, so that failAll, which runs after ended is set, sees every
 // admitted send.
-func (p *Producer) admit(m Message, size int64) (*pendingSend, error) {
+func (p *Producer) admit(m Message, size int64, o *observedSend) (*pendingSend, error) {
 	p.pendMu.Lock()
 	defer p.pendMu.Unlock()
 	if err := p.endErr(); err != nil {
@@ -177,6 +189,11 @@ func (p *Producer) admit(m Message, size int64) (*pendingSend, error) {
 	}
 	e := &pendingSend{msg: m, size: size, ctxID: p.nextID}
 	p.nextID++
+	p.stats.sent.Add(1)
+	p.stats.sentBytes.Add(size)
+	if o != nil {
+		p.track(e.ctxID, o)
+	}
 	if p.timeout > 0 {
 		e.deadline = time.Now().Add(p.timeout).UnixNano()
 	}
@@ -320,6 +337,18 @@ func (p *Producer) release(sizes []int64) {
 func (p *Producer) complete(e *pendingSend, id MessageID, err error) bool {
 	e.msg = Message{}
 	delete(p.pending, e.ctxID)
+	// Counted and observed before the future completes, so that Stats and
+	// the Observer have seen the outcome when Wait returns. Every caller
+	// found e in pending, which it leaves here: this runs once per send.
+	if err != nil {
+		p.stats.failed.Add(1)
+		p.l.conn.noteError(err)
+	} else {
+		p.stats.acked.Add(1)
+	}
+	if p.l.obs != nil {
+		p.observeDone(e.ctxID, id, err)
+	}
 	return e.finish(id, err)
 }
 

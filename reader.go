@@ -151,6 +151,7 @@ func (r *Reader) take(ctx context.Context) (Message, error) {
 		m.from = nil // a reader's messages are not acknowledged by the user
 		r.flow(from.s, m.ID)
 		if r.fresh(m, from.resumed) {
+			r.in.got(ctx, m)
 			return m, nil
 		}
 	}

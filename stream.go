@@ -100,6 +100,10 @@ type link struct {
 	ctx       context.Context
 	done      chan struct{} // closed when the link goroutine has ended
 	urlIndex  int
+
+	obs  Observer   // ClientOptions.Observer; nil for none
+	info HandleInfo // names the handle in the observer's events
+	conn connCounters
 }
 
 // newLink returns an unstarted link for path. The handle stores it before
@@ -115,6 +119,8 @@ func (c *Client) newLink(path string, ep endpoint) *link {
 		fatal:   make(chan error, 1),
 		drops:   make(chan *sock, 1),
 		done:    make(chan struct{}),
+		obs:     c.opts.Observer,
+		info:    handleInfo(path),
 	}
 }
 
@@ -316,6 +322,7 @@ func (l *link) run() {
 			// The server said something the client cannot go on from.
 			s.conn.Abort()
 			l.err = err
+			l.connEvent(ConnFailed, err, 0)
 			l.ep.failed(err)
 			return
 		case now := <-tick.C:
@@ -324,6 +331,7 @@ func (l *link) run() {
 		}
 		err := l.translate(s.conn.Err(), "")
 		l.client.logger().Warn("stargate: connection lost", "path", l.path, "err", err)
+		l.connEvent(ConnLost, err, 0)
 		l.ep.lost(s, err)
 		stop := terminal(err)
 		select {
@@ -333,6 +341,7 @@ func (l *link) run() {
 		}
 		if stop {
 			l.err = err
+			l.connEvent(ConnFailed, err, 0)
 			l.ep.failed(err)
 			return
 		}
@@ -340,6 +349,7 @@ func (l *link) run() {
 		if err != nil {
 			if !errors.Is(err, ErrClosed) {
 				l.err = err
+				l.connEvent(ConnFailed, err, 0)
 				l.ep.failed(err)
 			}
 			return
@@ -382,6 +392,7 @@ func (l *link) reconnect(tick *time.Ticker) (*sock, error) {
 		cancel()
 		if err == nil {
 			l.client.logger().Info("stargate: reconnected", "path", l.path, "attempts", attempt)
+			l.connEvent(ConnReconnected, nil, attempt)
 			return s, nil
 		}
 		select {
@@ -390,6 +401,7 @@ func (l *link) reconnect(tick *time.Ticker) (*sock, error) {
 		default:
 		}
 		l.client.logger().Warn("stargate: reconnect failed", "path", l.path, "attempt", attempt, "err", err)
+		l.connEvent(ConnDialFailed, err, attempt)
 		if terminal(err) {
 			return nil, err
 		}
