@@ -307,6 +307,14 @@ func TestAdminSubscriptions(t *testing.T) {
 		e.wantErr("SkipMessages of a missing subscription", e.a.SkipMessages(e.ctx, topic, odd, 1), admin.ErrNotFound)
 		subs, err = e.a.Subscriptions(e.ctx, topic)
 		e.check("Subscriptions", err)
+		// A forced delete leaves the consumer's WebSocket open, and Pulsar
+		// 4.0.8's WebSocket service subscribes again at once: mid may be
+		// back by now (it was, in one CI run). odd, which had no consumer,
+		// must be gone.
+		if i := slices.Index(subs, mid); i >= 0 {
+			e.t.Logf("%s is back: the connected consumer subscribed again after the forced delete", mid)
+			subs = slices.Delete(subs, i, i+1)
+		}
 		if slices.Sort(subs); !slices.Equal(subs, []string{early, late}) {
 			e.t.Fatalf("Subscriptions after deletes = %q", subs)
 		}
