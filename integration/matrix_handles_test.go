@@ -259,10 +259,14 @@ func (c *cell) runConsumerLike() {
 		return prods[i].Send(ctx, m)
 	}
 
-	// Readers start on a stored backlog.
+	// Readers start on a stored backlog, kept by a durable subscription
+	// (see keepStored): a reader's own cursor is not durable, and after an
+	// unload the broker trimmed a ledger the reader had not read yet (210
+	// messages of a partitioned cluster cell never came).
 	first := 0
 	var startID stargate.MessageID
 	if c.spec.kind == kindReader {
+		c.keepStored()
 		futs := make([]*stargate.SendFuture, preload)
 		for seq := range preload {
 			c.tl.sent++
