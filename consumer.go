@@ -41,6 +41,9 @@ type Consumer struct {
 	permitMu   sync.Mutex
 	permits    *backpressure.Permits // nil in push mode
 	permitSock *sock                 // the socket the permits' credit was granted on
+
+	part *partConsumer // a consumer of several connections: its methods go there (partitioned.go)
+	join *consumerJoin // one connection of such a consumer: what it shares with the others
 }
 
 // NewConsumer subscribes to topic (any form ParseTopic accepts) as
@@ -61,7 +64,15 @@ func (c *Client) NewConsumer(ctx context.Context, topic, subscription string, op
 	if err != nil {
 		return nil, err
 	}
-	return c.newConsumer(ctx, "/ws/v2/consumer/"+t.path()+"/"+escapeName(subscription), t, subscription, o, q)
+	if o.PerPartition || o.Connections > 1 {
+		return c.newPartitionedConsumer(ctx, t, subscription, o, q)
+	}
+	return c.newConsumer(ctx, consumerPath(t, subscription), t, subscription, o, q, nil)
+}
+
+// consumerPath is the v2 endpoint of subscription sub of t.
+func consumerPath(t Topic, sub string) string {
+	return "/ws/v2/consumer/" + t.path() + "/" + escapeName(sub)
 }
 
 // NewMultiTopicConsumer subscribes to several topics at once through the
@@ -100,11 +111,14 @@ func (c *Client) newV3(ctx context.Context, topics []string, pattern, subscripti
 	if err != nil {
 		return nil, err
 	}
+	if err := o.checkV3(); err != nil {
+		return nil, err
+	}
 	list, err := multiTopicQuery(q, topics, pattern)
 	if err != nil {
 		return nil, err
 	}
-	cons, err := c.newConsumer(ctx, "/ws/v3/consumer/"+escapeName(subscription), Topic{}, subscription, o, q)
+	cons, err := c.newConsumer(ctx, "/ws/v3/consumer/"+escapeName(subscription), Topic{}, subscription, o, q, nil)
 	if err == nil {
 		cons.topics = list
 	}
@@ -137,8 +151,13 @@ func multiTopicQuery(q url.Values, topics []string, pattern string) ([]Topic, er
 	return list, nil
 }
 
-func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub string, o ConsumerOptions, q url.Values) (*Consumer, error) {
-	cons := &Consumer{params: q, topic: t, subscription: sub, nonDurable: o.Mode == NonDurable, in: newInbox(o.window(), t, nil)}
+// newConsumer connects a consumer of one connection; join is nil unless
+// it is one connection of a partConsumer.
+func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub string, o ConsumerOptions, q url.Values, join *consumerJoin) (*Consumer, error) {
+	cons := &Consumer{params: q, topic: t, subscription: sub, nonDurable: o.Mode == NonDurable, in: newInbox(o.window(), t, nil), join: join}
+	if join != nil {
+		cons.in.wake = join.wake
+	}
 	cons.seq.take = cons.take
 	if o.PullMode {
 		cons.permits = backpressure.NewPermits(o.PullWindow, o.PullWindow/2)
@@ -257,6 +276,9 @@ func (c *Consumer) taken(m Message) {
 // IsEndOfTopic reports whether the topic has been terminated and the
 // subscription has received every message in it.
 func (c *Consumer) IsEndOfTopic(ctx context.Context) (bool, error) {
+	if c.part != nil {
+		return c.part.isEndOfTopic(ctx)
+	}
 	return c.in.isEndOfTopic(ctx)
 }
 
@@ -265,6 +287,9 @@ func (c *Consumer) IsEndOfTopic(ctx context.Context) (bool, error) {
 // closes the connection instead, and Unsubscribe returns an error that
 // wraps the close (a *CloseError, say); the consumer then reconnects.
 func (c *Consumer) Unsubscribe(ctx context.Context) error {
+	if c.part != nil {
+		return c.part.unsubscribe(ctx)
+	}
 	s := c.l.current()
 	if err := c.l.ended(); err != nil {
 		return err
@@ -293,6 +318,9 @@ func (c *Consumer) Unsubscribe(ctx context.Context) error {
 // ErrClosed. Close is idempotent, safe from any goroutine and bounded in
 // time; it returns nil.
 func (c *Consumer) Close() error {
+	if c.part != nil {
+		return c.part.close()
+	}
 	c.l.close()
 	return nil
 }
@@ -309,7 +337,7 @@ func (c *Consumer) connected(s *sock) {
 	}
 	c.permitMu.Lock()
 	defer c.permitMu.Unlock()
-	if c.seq.active() {
+	if c.seq.active() || c.join != nil && c.join.seq.active() {
 		c.permit(s)
 	}
 }

@@ -164,6 +164,27 @@ type ProducerOptions struct {
 	// pending and later sends fail with that *CloseError (a resend would
 	// meet it again on every connection).
 	MaxFrameSize int
+
+	// PerPartition makes a producer on a partitioned topic open one
+	// connection per partition ("…-partition-N") and route each message
+	// itself, instead of one connection to the topic's name, behind which
+	// the broker routes (one WebSocket is served by one broker thread, so
+	// one connection caps throughput). Messages go to the partition the
+	// broker's own partitioned producer would pick for the same key,
+	// HashingScheme and RoutingMode: a keyed message lands in the same
+	// partition either way (see NewProducer). MaxInFlight and
+	// MaxInFlightBytes then bound each partition's connection. The
+	// partition count is asked of the broker's admin REST API (as for
+	// Consumer.Seek) at creation and every PartitionRefresh. On a topic
+	// that is not partitioned, or one the admin API does not know yet (404:
+	// the broker may create it on connection), the producer opens one
+	// connection to the name given, as without PerPartition.
+	PerPartition bool
+	// PartitionRefresh is how often a PerPartition producer asks whether
+	// the topic has grown, and connects to the new partitions. Zero means
+	// 60s, the Java client's default; negative means never. Needs
+	// PerPartition.
+	PartitionRefresh time.Duration
 }
 
 // Client-side defaults, filled in by withDefaults. Server-side defaults are
@@ -265,6 +286,38 @@ type ConsumerOptions struct {
 	// CryptoFailureAction says what to do with messages that cannot be
 	// decrypted; the zero value is CryptoFail.
 	CryptoFailureAction CryptoFailureAction
+
+	// PerPartition makes a consumer of a partitioned topic subscribe to
+	// each partition ("…-partition-N") on a connection of its own, instead
+	// of one connection to the topic's name behind which the broker
+	// subscribes to the partitions. Messages and Batches merge the
+	// partitions (each one's order is kept); a message carries its
+	// partition's Topic and an ID with its partition index, and Ack and
+	// Nack go to the connection that delivered it. Each connection
+	// reconnects on its own. ReceiverQueueSize and PullWindow apply to each
+	// connection. The partition count is asked of the broker's admin REST
+	// API at creation and every PartitionRefresh; partitions added later
+	// are subscribed from Earliest (all they hold was published after the
+	// consumer started). On a topic that is not partitioned, or that the
+	// admin API does not know (404), the consumer opens Connections
+	// connections to the name given, as without PerPartition. Without
+	// DeadLetter.Topic, the dead-letter topic is named after the
+	// partitioned topic, as the broker names it for one connection. Not
+	// for NewMultiTopicConsumer and NewPatternConsumer (an *ArgError).
+	PerPartition bool
+	// PartitionRefresh is how often a PerPartition consumer asks whether
+	// the topic has grown, and subscribes to the new partitions. Zero means
+	// 60s, the Java client's default; negative means never. Needs
+	// PerPartition.
+	PartitionRefresh time.Duration
+	// Connections is how many connections the consumer opens to the same
+	// subscription of its topic (of each partition, with PerPartition),
+	// merged as PerPartition merges partitions: the broker spreads a
+	// Shared subscription's messages over them, and a Key_Shared one's
+	// keys. Zero means 1; more needs Type Shared or KeyShared (an Exclusive
+	// or Failover subscription serves one consumer). At most 64. Not for
+	// NewMultiTopicConsumer and NewPatternConsumer.
+	Connections int
 }
 
 // withDefaults returns a copy of o with the client-side defaults filled in.

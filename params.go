@@ -20,10 +20,11 @@ const (
 	// maxJavaInt is the largest value the server parses as a Java int
 	// (Integer.parseInt): it refuses more with 400 "Invalid query params"
 	// (Pulsar 4.0.8, every parameter bounded by it: TestServerJavaIntParams).
-	maxJavaInt    = 1<<31 - 1
-	maxPullWindow = 10000                    // see ConsumerOptions.PullWindow
-	maxFrameSize  = wsconn.DefaultWriteLimit // the connection refuses to write a larger frame
-	minKeepAlive  = 100 * time.Millisecond   // the shortest ping interval
+	maxJavaInt     = 1<<31 - 1
+	maxPullWindow  = 10000                    // see ConsumerOptions.PullWindow
+	maxFrameSize   = wsconn.DefaultWriteLimit // the connection refuses to write a larger frame
+	minKeepAlive   = 100 * time.Millisecond   // the shortest ping interval
+	maxConnections = 64                       // see ConsumerOptions.Connections
 )
 
 // limit is an upper bound and the reason given when it is exceeded.
@@ -37,6 +38,7 @@ var (
 	javaMillis = limit{maxJavaInt, "at most 2147483647ms (about 24.8 days): the server reads it as a Java int of milliseconds"}
 	queueLimit = limit{maxReceiverQueue, "at most 1000 (the server clamps larger values)"}
 	pullLimit  = limit{maxPullWindow, "at most 10000: the consumer may hold that many untaken messages in memory"}
+	connLimit  = limit{maxConnections, "at most 64 connections to one subscription"}
 	frameLimit = limit{maxFrameSize, "at most " + strconv.Itoa(maxFrameSize) + " (16 MiB), the connection's limit on one outbound frame"}
 )
 
@@ -77,6 +79,8 @@ var producerParams = []param[ProducerOptions]{
 	{field: "MaxInFlight", get: func(o *ProducerOptions) any { return o.MaxInFlight }},
 	{field: "MaxInFlightBytes", get: func(o *ProducerOptions) any { return o.MaxInFlightBytes }},
 	{field: "MaxFrameSize", get: func(o *ProducerOptions) any { return o.MaxFrameSize }, limit: frameLimit},
+	{field: "PartitionRefresh", get: func(o *ProducerOptions) any { return o.PartitionRefresh }, neg: allowNegative,
+		needs: func(o *ProducerOptions) bool { return o.PerPartition }, why: "needs PerPartition"},
 }
 
 var consumerParams = []param[ConsumerOptions]{
@@ -95,6 +99,11 @@ var consumerParams = []param[ConsumerOptions]{
 	{field: "PullWindow", get: func(o *ConsumerOptions) any { return o.PullWindow }, limit: pullLimit,
 		needs: func(o *ConsumerOptions) bool { return o.PullMode }, why: "needs PullMode"},
 	{field: "CryptoFailureAction", key: "cryptoFailureAction", get: func(o *ConsumerOptions) any { return cryptoNames.arg(o.CryptoFailureAction) }},
+	{field: "PartitionRefresh", get: func(o *ConsumerOptions) any { return o.PartitionRefresh }, neg: allowNegative,
+		needs: func(o *ConsumerOptions) bool { return o.PerPartition }, why: "needs PerPartition"},
+	{field: "Connections", get: func(o *ConsumerOptions) any { return o.Connections }, limit: connLimit,
+		needs: func(o *ConsumerOptions) bool { return o.Connections <= 1 || o.Type == Shared || o.Type == KeyShared },
+		why:   "more than one connection needs Type Shared or KeyShared: an Exclusive or Failover subscription serves one consumer"},
 }
 
 var readerParams = []param[ReaderOptions]{

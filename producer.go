@@ -61,6 +61,9 @@ type Producer struct {
 	stats    prodCounters
 	obsMu    sync.Mutex               // guards observed
 	observed map[uint64]*observedSend // the Observer's sends awaiting Sent, by context id
+
+	part      *partProducer // a PerPartition producer: its methods go there (partitioned.go)
+	partition int32         // the partition of one of a PerPartition producer's connections; -1 if none
 }
 
 // NewProducer connects a producer to topic (any form ParseTopic accepts).
@@ -77,16 +80,26 @@ func (c *Client) NewProducer(ctx context.Context, topic string, opts *ProducerOp
 	if err != nil {
 		return nil, err
 	}
+	if o.PerPartition {
+		return c.newPartitionedProducer(ctx, t, o, q)
+	}
+	return c.newProducer(ctx, t, o, q, -1)
+}
+
+// newProducer connects a producer, of one connection, to t; partition is
+// the partition it is for, -1 unless it is one of a PerPartition producer.
+func (c *Client) newProducer(ctx context.Context, t Topic, o ProducerOptions, q url.Values, partition int32) (*Producer, error) {
 	p := &Producer{
-		client:   c,
-		opts:     o,
-		params:   q,
-		win:      backpressure.NewWindow(int64(o.MaxInFlight), int64(o.MaxInFlightBytes)),
-		timeout:  o.clientSendTimeout(),
-		pending:  make(map[uint64]*pendingSend),
-		nextID:   1,
-		sendLock: newChanLock(),
-		dead:     make(chan struct{}),
+		partition: partition,
+		client:    c,
+		opts:      o,
+		params:    q,
+		win:       backpressure.NewWindow(int64(o.MaxInFlight), int64(o.MaxInFlightBytes)),
+		timeout:   o.clientSendTimeout(),
+		pending:   make(map[uint64]*pendingSend),
+		nextID:    1,
+		sendLock:  newChanLock(),
+		dead:      make(chan struct{}),
 	}
 	p.l = c.newLink("/ws/v2/producer/"+t.path(), p)
 	// Hold the send lock until sock is set: once started, the link
@@ -122,6 +135,9 @@ func (c *Client) NewProducer(ctx context.Context, topic string, opts *ProducerOp
 // again if the message must be resent after a reconnect, but not
 // m.Payload: do not modify the payload until the future completes.
 func (p *Producer) Send(ctx context.Context, m Message) *SendFuture {
+	if p.part != nil {
+		return p.part.send(ctx, m)
+	}
 	if p.l.obs != nil {
 		return p.sendObserved(ctx, m)
 	}
@@ -261,6 +277,9 @@ func (p *Producer) endErr() error {
 // producer has ended on a terminal error (ErrTopicTerminated, a refused
 // reconnect) that error: every future has then completed.
 func (p *Producer) Flush(ctx context.Context) error {
+	if p.part != nil {
+		return p.part.flush(ctx)
+	}
 	if err := p.endErr(); err != nil {
 		return err
 	}
@@ -286,6 +305,9 @@ func (p *Producer) Flush(ctx context.Context) error {
 // if the server has stopped reading: it never waits for Sends in progress,
 // nor for a resend after a reconnect, which it interrupts. It returns nil.
 func (p *Producer) Close() error {
+	if p.part != nil {
+		return p.part.close()
+	}
 	p.shut(ErrClosed) // also after a terminal error: every method now says ErrClosed
 	// A resend in progress holds the send lock and may wait on a backed-up
 	// socket; closing that socket releases it, so that the link goroutine
@@ -362,6 +384,10 @@ func (p *Producer) onMessage(data []byte) {
 		// send-error:3 carries no context; we never send unparsable JSON.
 		p.client.logger().Warn("stargate: producer frame matches no send", "frame", truncate(data))
 		return
+	}
+	if p.partition >= 0 && err == nil && id.Partition < 0 {
+		// A partition's own producer acknowledges without the index.
+		id.Partition, id.wire = p.partition, ""
 	}
 	terminated := err != nil && errors.Is(err, ErrTopicTerminated)
 	if terminated {

@@ -49,6 +49,9 @@ var ErrSeekUnsupported = errors.New("stargate: seek not supported by this consum
 // is up, Seek returns ctx's error and the consumer resumes at the new
 // position by itself.
 func (c *Consumer) Seek(ctx context.Context, id MessageID) error {
+	if c.part != nil {
+		return c.part.seek(ctx, id)
+	}
 	if err := c.seekable(ctx, false); err != nil {
 		return err
 	}
@@ -74,6 +77,9 @@ func (c *Consumer) Seek(ctx context.Context, id MessageID) error {
 // it have moved, and the connection is replaced anyway). Otherwise as
 // Seek; the zero time, or one before 1970, is an *ArgError.
 func (c *Consumer) SeekTime(ctx context.Context, t time.Time) error {
+	if c.part != nil {
+		return c.part.seekTime(ctx, t)
+	}
 	if err := c.seekable(ctx, true); err != nil {
 		return err
 	}

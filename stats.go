@@ -102,6 +102,9 @@ type prodCounters struct {
 // read one after the other while sends go on, so they need not add up
 // exactly; Pending is never negative.
 func (p *Producer) Stats() ProducerStats {
+	if p.part != nil {
+		return p.part.stats()
+	}
 	s := ProducerStats{Acked: p.stats.acked.Load(), Failed: p.stats.failed.Load()}
 	s.Sent, s.SentBytes = p.stats.sent.Load(), p.stats.sentBytes.Load()
 	s.Pending = max(0, s.Sent-s.Acked-s.Failed)
@@ -112,6 +115,9 @@ func (p *Producer) Stats() ProducerStats {
 // Stats returns a snapshot of the consumer's counters, read one after the
 // other.
 func (c *Consumer) Stats() ConsumerStats {
+	if c.part != nil {
+		return c.part.stats()
+	}
 	st := &c.in.stats
 	return ConsumerStats{
 		Received: st.received.Load(), ReceivedBytes: st.receivedBytes.Load(),

@@ -298,7 +298,9 @@ func (s *Server) deliverLocked(sub *subscription, c *consumer, pos int) {
 		sub.pending[pos] = pendingAck{c: c, seq: seq}
 	}
 	id := e.id
-	if c.viaParent[sub] {
+	if c.viaParent[sub] || !c.reader && sub.t.partition >= 0 {
+		// A consumer of one partition's own name gets the index too, as
+		// from Pulsar 4.0.8 (its ConsumerImpl knows the partition).
 		id.partition = sub.t.partition
 	}
 	idStr := id.encode()
