@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,6 +23,7 @@ type proxy struct {
 
 	mu    sync.Mutex
 	conns []net.Conn
+	paths map[net.Conn]string // a client connection's HTTP request line, once read
 	wg    sync.WaitGroup
 
 	frames  atomic.Int64 // server → client text frames
@@ -65,7 +67,18 @@ func (p *proxy) accept() {
 		p.wg.Add(2)
 		go func() {
 			defer p.wg.Done()
-			_, _ = io.Copy(s, stallable{c, &p.stalled})
+			// The request line names the handle's topic (cutPath).
+			br := bufio.NewReader(c)
+			if line, err := br.ReadString('\n'); err == nil {
+				p.mu.Lock()
+				if p.paths == nil {
+					p.paths = map[net.Conn]string{}
+				}
+				p.paths[c] = line
+				p.mu.Unlock()
+				_, _ = io.WriteString(s, line)
+			}
+			_, _ = io.Copy(s, stallable{br, &p.stalled})
 			s.Close()
 			c.Close()
 		}()
@@ -132,6 +145,22 @@ func (p *proxy) cut() {
 	}
 	p.conns = nil
 	p.mu.Unlock()
+}
+
+// cutPath closes the connections whose request line holds sub (e.g. one
+// partition's name) and returns how many it closed.
+func (p *proxy) cutPath(sub string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for c, line := range p.paths {
+		if strings.Contains(line, sub) {
+			c.Close()
+			delete(p.paths, c)
+			n++
+		}
+	}
+	return n
 }
 
 func (p *proxy) close() {
