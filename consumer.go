@@ -16,7 +16,9 @@ import (
 )
 
 // Consumer receives the messages of a subscription over one WebSocket
-// connection: one topic (/ws/v2) or several topics or a pattern (/ws/v3).
+// connection: one topic (/ws/v2) or several topics or a pattern (/ws/v3);
+// or over several, merged, with ConsumerOptions.PerPartition and
+// Connections.
 //
 // Only one Messages sequence may be ranged at a time; Message.Ack and
 // Message.Nack are safe from any goroutine, and so are the other methods.

@@ -55,6 +55,19 @@
 // Earliest and Latest are also where a new subscription starts
 // ([ConsumerOptions.InitialPosition]).
 //
+// # Partition-parallel handles
+//
+// One WebSocket connection is served by one broker thread. On a
+// partitioned topic, [ProducerOptions.PerPartition] and
+// [ConsumerOptions.PerPartition] open one connection per partition
+// instead of one to the topic's name: the producer routes each message as
+// the broker's partitioned producer would (same key, same partition), the
+// consumer merges the partitions into one sequence, and each connection
+// reconnects on its own. [ConsumerOptions.Connections] opens several
+// connections to one Shared or Key_Shared subscription. The handles keep
+// their API: futures, Flush, Stats, Ack and Nack work as with one
+// connection.
+//
 // # Flow control
 //
 // In push mode (the default) the server sends up to

@@ -16,8 +16,9 @@ import (
 	"github.com/stargate-go/stargate/internal/backpressure"
 )
 
-// Producer sends messages to one topic over one WebSocket connection.
-// Its methods are safe for concurrent use.
+// Producer sends messages to one topic over one WebSocket connection, or
+// one per partition with ProducerOptions.PerPartition. Its methods are
+// safe for concurrent use.
 //
 // Send returns at once with a SendFuture; the producer keeps at most
 // ProducerOptions.MaxInFlight messages (and MaxInFlightBytes bytes) awaiting
@@ -70,6 +71,18 @@ type Producer struct {
 // It returns once the broker has created the producer, or with the
 // server's refusal as a *ConnectError. ctx bounds the connection attempt
 // only; opts may be nil.
+//
+// With opts.PerPartition, NewProducer first asks the admin REST API for
+// the partition count (a refusal is a *RESTError) and connects to every
+// partition; if one refuses, the others are closed and that error is
+// returned. Each Send then picks the partition as Pulsar's partitioned
+// producer does: a keyed message goes to signSafeMod(hash(Key), n), with
+// HashingScheme JavaStringHash (Java's String.hashCode over UTF-16) or
+// Murmur3Hash (MurmurHash3 x86_32 over UTF-8); a key-less one to the
+// producer's one random partition (RoutingSinglePartition) or to each
+// partition in turn (RoutingRoundRobin; with Batching, the next
+// partition every ten BatchingMaxPublishDelay). Messages of one partition
+// keep their order. The IDs of the futures carry the partition index.
 func (c *Client) NewProducer(ctx context.Context, topic string, opts *ProducerOptions) (*Producer, error) {
 	t, err := ParseTopic(topic)
 	if err != nil {

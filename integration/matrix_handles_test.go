@@ -115,7 +115,7 @@ func (s *sendLoop) finish(closeProducers func()) {
 // producerOptions for every producer of the matrix: a send timeout long
 // enough for a broker restart on a loaded machine.
 func (c *cell) producerOptions() *stargate.ProducerOptions {
-	return &stargate.ProducerOptions{Batching: c.spec.batching, MaxInFlight: 100, SendTimeout: 3 * time.Minute}
+	return &stargate.ProducerOptions{Batching: c.spec.batching, MaxInFlight: 100, SendTimeout: 3 * time.Minute, PerPartition: c.spec.perPartition}
 }
 
 // runProducer: the producer is the handle under test. Afterwards the topic
@@ -332,7 +332,8 @@ func (c *cell) runConsumerLike() {
 		c.t.Cleanup(func() { r.Close() })
 		hs = append(hs, handle{func(ctx context.Context) func(func(stargate.Message, error) bool) { return r.Messages(ctx) }, r.Close})
 	default:
-		o := &stargate.ConsumerOptions{Type: c.spec.subType, InitialPosition: stargate.Earliest}
+		o := &stargate.ConsumerOptions{Type: c.spec.subType, InitialPosition: stargate.Earliest,
+			PerPartition: c.spec.perPartition, Connections: c.spec.conns}
 		if c.spec.nonDurable {
 			o.Mode, o.InitialPosition = stargate.NonDurable, stargate.Latest
 		}

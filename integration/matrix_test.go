@@ -69,9 +69,25 @@ type cellSpec struct {
 	pattern     bool                      // v3: pattern instead of a topic list
 	partitioned bool
 	fault       faultKind
+	// perPartition opens one connection per partition (PerPartition;
+	// one connection on a single topic); conns is the consumer's
+	// Connections.
+	perPartition bool
+	conns        int
 }
 
 func (c cellSpec) handle() string {
+	h := c.baseHandle()
+	if c.perPartition {
+		h += "-perpartition"
+	}
+	if c.conns > 1 {
+		h += fmt.Sprintf("-x%d", c.conns)
+	}
+	return h
+}
+
+func (c cellSpec) baseHandle() string {
 	switch c.kind {
 	case kindProducer:
 		if c.batching {
@@ -152,6 +168,12 @@ func rows() []cellSpec {
 	for _, p := range []bool{false, true} {
 		out = append(out, cellSpec{kind: kindV3, pattern: p})
 	}
+	// Partition-parallel handles: one connection per partition, and two
+	// per partition to one Shared subscription.
+	out = append(out,
+		cellSpec{kind: kindProducer, perPartition: true},
+		cellSpec{kind: kindConsumer, subType: stargate.Exclusive, perPartition: true},
+		cellSpec{kind: kindConsumer, subType: stargate.Shared, pull: true, perPartition: true, conns: 2})
 	return out
 }
 
