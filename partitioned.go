@@ -1,6 +1,7 @@
 package stargate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -475,12 +476,35 @@ func (pc *partConsumer) unsubscribe(ctx context.Context) error {
 		return err
 	}
 	for _, g := range pc.groups() {
+		if len(g) == 1 {
+			if err := g[0].Unsubscribe(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		closeAll(g[1:])
-		if err := g[len(g)-1:][0].Unsubscribe(ctx); err != nil {
+		if err := unsubscribeLast(ctx, g[0]); err != nil {
 			return err
 		}
 	}
 	return pc.close()
+}
+
+// unsubscribeLast unsubscribes k once the server has let the other
+// connections of its subscription go, which it does asynchronously: while
+// one is still attached, the server refuses by closing k's connection, and
+// k asks again on its next one, as long as ctx allows.
+func unsubscribeLast(ctx context.Context, k *Consumer) error {
+	for {
+		s := k.l.current()
+		err := k.Unsubscribe(ctx)
+		if err == nil || ctx.Err() != nil || k.l.ended() != nil {
+			return err
+		}
+		if ns, nerr := k.l.next(ctx, s); ns == nil {
+			return cmp.Or(nerr, err)
+		}
+	}
 }
 
 // seek resets the cursor of the message's partition (every topic's with

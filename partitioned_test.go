@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"net/http"
 	"strings"
 	"testing"
@@ -301,5 +303,114 @@ func TestParallelOptionsRefused(t *testing.T) {
 	_, err = client.NewProducer(ctx, "t", &stargate.ProducerOptions{PartitionRefresh: time.Second})
 	if !errors.Is(err, stargate.ErrInvalidArgument) {
 		t.Errorf("producer PartitionRefresh without PerPartition: %v", err)
+	}
+}
+
+// Seek, SeekTime, IsEndOfTopic and Unsubscribe go to every connection that
+// needs them.
+func TestPerPartitionConsumerSeekEndUnsubscribe(t *testing.T) {
+	srv := stargatetest.New(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client, _ := stargate.NewClient(srv.URL(), nil)
+	const topic = "seek-parts"
+	if err := srv.CreatePartitionedTopic(topic, 3); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.NewConsumer(ctx, topic, "s", &stargate.ConsumerOptions{
+		PerPartition: true, Type: stargate.Shared, Connections: 2, InitialPosition: stargate.Earliest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := client.NewProducer(ctx, topic, &stargate.ProducerOptions{PerPartition: true, RoutingMode: stargate.RoutingRoundRobin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := range 9 {
+		p.Send(ctx, stargate.Message{Payload: fmt.Appendf(nil, "%d", i)})
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	take := func(n int) map[string]stargate.Message {
+		t.Helper()
+		got := map[string]stargate.Message{}
+		tctx, tcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer tcancel()
+		for m, err := range c.Messages(tctx) {
+			if err != nil {
+				t.Fatalf("%v after %d messages: %v", err, len(got), slices.Collect(maps.Keys(got)))
+			}
+			_ = m.Ack(ctx)
+			got[string(m.Payload)] = m
+			if len(got) == n {
+				break
+			}
+		}
+		return got
+	}
+	// Acks travel asynchronously: one that reached the broker after a
+	// reset would acknowledge a redelivery. Seek once all have arrived.
+	settled := func() {
+		t.Helper()
+		for {
+			st, err := srv.Stats(topic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Subscriptions["s"].MsgBacklog == 0 {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("backlog %d left", st.Subscriptions["s"].MsgBacklog)
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	first := take(9)
+	settled()
+	// Back to the start of every partition: all nine again.
+	if err := c.SeekTime(ctx, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	take(9)
+	settled()
+	// Back to one message of one partition: that partition's three again.
+	id := first["1"].ID
+	if err := c.Seek(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range take(3) {
+		if m.ID.Partition != id.Partition {
+			t.Errorf("after Seek to partition %d: message of partition %d", id.Partition, m.ID.Partition)
+		}
+	}
+	if err := c.Seek(ctx, stargate.MessageID{LedgerID: 1, Partition: -1}); !errors.Is(err, stargate.ErrInvalidArgument) {
+		t.Errorf("Seek to an ID without a partition: %v", err)
+	}
+	if end, err := c.IsEndOfTopic(ctx); err != nil || end {
+		t.Fatalf("IsEndOfTopic before termination: %v %v", end, err)
+	}
+	if err := srv.TerminateTopic(topic); err != nil {
+		t.Fatal(err)
+	}
+	if end, err := c.IsEndOfTopic(ctx); err != nil || !end {
+		t.Fatalf("IsEndOfTopic after termination: %v %v", end, err)
+	}
+	if err := c.Unsubscribe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for m, err := range c.Messages(ctx) {
+		if !errors.Is(err, stargate.ErrClosed) {
+			t.Errorf("after Unsubscribe: %v %v", m.ID, err)
+		}
+		break
+	}
+	st, _ := srv.Stats(topic)
+	if _, ok := st.Subscriptions["s"]; ok {
+		t.Errorf("subscription still there after Unsubscribe: %+v", st.Subscriptions)
 	}
 }
