@@ -4,8 +4,9 @@
 // impractical (HTTP load balancers and proxies, restricted networks).
 //
 // A [Client] holds the service URL, TLS settings and credentials. Each
-// [Producer], [Consumer] and [Reader] it creates owns one WebSocket and the
-// goroutines that serve it, and is closed on its own; nothing keeps a
+// [Producer], [Consumer] and [Reader] it creates owns one WebSocket (or
+// several, see Partition-parallel handles) and the goroutines that serve
+// it, and is closed on its own; nothing keeps a
 // registry of handles. Concurrency beyond that — fan-out to workers, ordered
 // acknowledgement — is composed by the caller with errgroup or conc.
 //
