@@ -20,6 +20,7 @@ func init() {
 	register("MessageIDBatched", testMessageIDBatched)
 	register("MessageIDBatchOfOne", testMessageIDBatchOfOne)
 	register("MessageIDPartitioned", testMessageIDPartitioned)
+	register("MessageIDPartitionOwnName", testMessageIDPartitionOwnName)
 	register("SendErrors", testSendErrors)
 	register("ProducerNameConflict", testProducerNameConflict)
 }
@@ -348,5 +349,27 @@ func testProducerNameConflict(t *testing.T, tg Target) {
 	_, err := e.client.NewProducer(e.ctx, topic, &stargate.ProducerOptions{Name: "dup"})
 	if !errors.Is(err, stargate.ErrBusy) {
 		t.Fatalf("NewProducer: %v, want ErrBusy", err)
+	}
+}
+
+// testMessageIDPartitionOwnName: through one partition's own name (what
+// PerPartition handles use), a producer's acks carry no partition index,
+// but the messages a consumer gets there do.
+func testMessageIDPartitionOwnName(t *testing.T, tg Target) {
+	topic := tg.Topic(t)
+	tg.CreatePartitionedTopic(t, topic, 2)
+	c := dial(t, tg, consumerPath(topic+"-partition-1", "sub"))
+	p := dial(t, tg, producerPath(topic+"-partition-1"))
+	p.send(map[string]any{"payload": b64("m"), "context": "1"})
+	a := p.next()
+	if a["result"] != "ok" {
+		t.Fatalf("ack %v", a)
+	}
+	if id := idOf(t, a); id.Partition != -1 {
+		t.Errorf("ack id %#v: want no partition", id)
+	}
+	m := c.receive(1)[0]
+	if id := idOf(t, m); id.Partition != 1 {
+		t.Errorf("consumed id %#v: want partition 1", id)
 	}
 }
