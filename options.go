@@ -173,7 +173,9 @@ type ProducerOptions struct {
 	// broker's own partitioned producer would pick for the same key,
 	// HashingScheme and RoutingMode: a keyed message lands in the same
 	// partition either way (see NewProducer). MaxInFlight and
-	// MaxInFlightBytes then bound each partition's connection. The
+	// MaxInFlightBytes then bound each partition's connection, and Stats
+	// add up the connections' counters (Reconnects too; LastError is the
+	// latest of theirs). Each connection reconnects on its own. The
 	// partition count is asked of the broker's admin REST API (as for
 	// Consumer.Seek) at creation and every PartitionRefresh. On a topic
 	// that is not partitioned, or one the admin API does not know yet (404:
@@ -294,8 +296,9 @@ type ConsumerOptions struct {
 	// partitions (each one's order is kept); a message carries its
 	// partition's Topic and an ID with its partition index, and Ack and
 	// Nack go to the connection that delivered it. Each connection
-	// reconnects on its own. ReceiverQueueSize and PullWindow apply to each
-	// connection. The partition count is asked of the broker's admin REST
+	// reconnects on its own, and Stats add up the connections' counters.
+	// ReceiverQueueSize and PullWindow apply to each connection. The
+	// partition count is asked of the broker's admin REST
 	// API at creation and every PartitionRefresh; partitions added later
 	// are subscribed from Earliest (all they hold was published after the
 	// consumer started). On a topic that is not partitioned, or that the
