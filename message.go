@@ -62,7 +62,6 @@ type Message struct {
 	from  *inConn   // the connection that delivered it; nil unless from a Consumer
 	batch *batchRef // the entry's shared acknowledgement, for a message split from a batch
 }
-}
 
 // MessageID identifies a message within a topic: the ledger and entry the
 // broker stored it in, the partition of a partitioned topic, and its index
