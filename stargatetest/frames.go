@@ -210,12 +210,12 @@ func isBase64Char(c byte) bool {
 
 func renderMessage(e *entry, id string, redeliveries int, reader bool) consumerMessage {
 	m := consumerMessage{
-		MessageID:       id,
-		Payload:         base64.StdEncoding.EncodeToString(e.payload),
-		Properties:      e.props,
-		PublishTime:     javaTime(e.publishTime),
-		RedeliveryCount: redeliveries,
-		Key:             e.key,
+		MessageID:         id,
+		Payload:           base64.StdEncoding.EncodeToString(e.payload),
+		Properties:        e.props,
+		PublishTime:       javaTime(e.publishTime),
+		RedeliveryCount:   redeliveries,
+		Key:               e.key,
 		EncryptionContext: renderEncryption(e, reader),
 	}
 	if reader {
