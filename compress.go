@@ -20,8 +20,11 @@ import (
 // CompressionCodec classes use (pulsar-common 4.0.8):
 //
 //   - LZ4: one raw LZ4 block, no frame header (airlift Lz4Compressor);
-//   - ZLIB: a zlib stream with its 2-byte header and Adler-32 trailer
-//     (java.util.zip.Deflater's default);
+//   - ZLIB: a zlib stream (java.util.zip.Deflater's default, 2-byte
+//     header); Pulsar writes it with SYNC_FLUSH and never finishes it, so
+//     it has no final block and no Adler-32 trailer, and reads until the
+//     uncompressed size; the client writes complete streams, which Pulsar
+//     reads too;
 //   - ZSTD: one standard Zstandard frame;
 //   - SNAPPY: one raw Snappy block, no framing format (airlift SnappyCompressor).
 //
@@ -108,7 +111,7 @@ func decompress(c CompressionType, b []byte, size int) ([]byte, error) {
 		var r io.ReadCloser
 		r, err = zlib.NewReader(bytes.NewReader(b))
 		if err == nil {
-			out, err = readExactly(r, size)
+			out, err = readZlib(r, size)
 			_ = r.Close()
 		}
 	case CompressionZSTD:
@@ -139,13 +142,18 @@ func decompress(c CompressionType, b []byte, size int) ([]byte, error) {
 	return out, nil
 }
 
-// readExactly reads r to its end, failing if it holds more than size bytes.
-func readExactly(r io.Reader, size int) ([]byte, error) {
-	out, err := io.ReadAll(io.LimitReader(r, int64(size)+1))
-	if err != nil {
+// readZlib reads exactly size bytes from r. Pulsar's ZLIB codec writes
+// the stream with SYNC_FLUSH and never finishes it (no final block, no
+// Adler-32 trailer; its Inflater stops at the uncompressed size), so the
+// end of the input is not an error once size bytes are out; more than
+// size bytes is.
+func readZlib(r io.Reader, size int) ([]byte, error) {
+	out := make([]byte, size)
+	if _, err := io.ReadFull(r, out); err != nil {
 		return nil, err
 	}
-	if len(out) > size {
+	var one [1]byte
+	if n, _ := r.Read(one[:]); n > 0 {
 		return nil, errors.New("more than the uncompressed size")
 	}
 	return out, nil

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -63,6 +64,11 @@ type producerCrypto struct {
 	dialed *dataKeySet // what the last dial sent
 
 	cur *dataKeySet // the keys of Producer.sock; guarded by Producer.sendLock
+	// retiring is set, under sendLock, once a rotation has dropped
+	// Producer.sock: nothing more is written to it (what would be written is
+	// sent on the next connection, under the new key), so that its lost
+	// acknowledgements cannot make duplicates.
+	retiring bool
 }
 
 // dataKeySet is one data key and the encryptionKeys value that carries it.
@@ -162,6 +168,7 @@ func (pc *producerCrypto) adopt() {
 	pc.mu.Lock()
 	pc.cur = pc.dialed
 	pc.mu.Unlock()
+	pc.retiring = false
 }
 
 // encryptionQuery sets the encryptionKeys parameter of the next dial.
@@ -212,8 +219,12 @@ func (p *Producer) maybeRotate(ctx context.Context) {
 	pc.mu.Lock()
 	pc.next = ks
 	pc.mu.Unlock()
+	pc.retiring = true
 	p.l.drop(p.sock)
 }
+
+// errRetiring holds a frame back from a socket a rotation has dropped.
+var errRetiring = errors.New("stargate: connection is being replaced for a new data key")
 
 // rotateDrainLimit bounds the wait for in-flight sends at a rotation.
 const rotateDrainLimit = 30 * time.Second
@@ -224,6 +235,9 @@ func (p *Producer) appendFrame(b []byte, m *Message, ctxID uint64) ([]byte, erro
 	pc := p.crypto
 	if pc == nil {
 		return appendSendFrame(b, m, ctxID), nil
+	}
+	if pc.retiring {
+		return b, errRetiring
 	}
 	plain, err := compress(pc.comp, m.Payload)
 	if err != nil {

@@ -432,7 +432,7 @@ func (p *Producer) connected(s *sock) {
 		}
 		var err error
 		if p.buf, err = p.appendFrame(p.buf[:0], &f.msg, f.ctxID); err != nil {
-			continue // only a failing random source; the send times out
+			continue // only a failing random source: the send times out
 		}
 		if s.write(p.buf) != nil {
 			return // lost again; the next connection resends
