@@ -338,8 +338,13 @@ type ReaderOptions struct {
 	ReceiverQueueSize int
 	// Name is the reader name; empty lets the server choose.
 	Name string
-	// CryptoFailureAction says what to do with messages that cannot be
-	// decrypted; the zero value is CryptoFail.
+	// CryptoFailureAction says what the server does with messages it
+	// cannot decrypt; the zero value is CryptoFail. Readers cannot decrypt
+	// end-to-end encrypted messages themselves: Pulsar's WebSocket service
+	// (4.0.8) sends readers no encryptionContext, so with CryptoConsume a
+	// reader gets the ciphertext with Message.Encryption nil, and with
+	// CryptoFail (or CryptoDiscard) nothing. Use a Consumer with
+	// ConsumerOptions.KeyReader to read encrypted topics.
 	CryptoFailureAction CryptoFailureAction
 	// StopAtEndOfTopic ends the Messages sequence without an error once the
 	// topic has been terminated and every message read.
