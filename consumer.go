@@ -196,6 +196,9 @@ func (c *Consumer) Batches(ctx context.Context, size int, wait time.Duration) it
 func (c *Consumer) take(ctx context.Context) (Message, error) {
 	for {
 		if m, ok := c.crypto.pop(); ok {
+			if m.batch != nil && m.batch.ack.from.s.dead() {
+				continue // the rest of a batch whose socket died: the broker redelivers the entry
+			}
 			c.in.got(ctx, m)
 			return m, nil
 		}
