@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"testing"
@@ -346,5 +347,49 @@ func TestParseEncryptionContext(t *testing.T) {
 		if err != nil || m.Encryption == nil || m.Encryption.UncompressedSize != 42 {
 			t.Fatalf("%s: %+v %v", f, m.Encryption, err)
 		}
+	}
+}
+
+// TestConsumerYieldsSplitBatch: a consumer with a KeyReader hands the
+// messages of a decrypted batch to the loop one by one, before anything
+// else, and their acks settle the entry.
+func TestConsumerYieldsSplitBatch(t *testing.T) {
+	srv, client, ctx := fakeEnv(t)
+	kr := testKeys(t)
+	const topic = "persistent://public/default/consumer-split"
+	cons, err := client.NewConsumer(ctx, topic, "s", &ConsumerOptions{KeyReader: kr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	if _, err := client.Produce(ctx, topic, nil, Message{Payload: []byte("entry")}, Message{Payload: []byte("next")}); err != nil {
+		t.Fatal(err)
+	}
+	entry := receiveNoAck(t, ctx, cons)
+	var container []byte
+	for _, p := range []string{"a", "b", "c"} {
+		container = appendBatchEntry(container, &Message{Payload: []byte(p)})
+	}
+	first, ok, err := cons.open(ctx, encryptFor(t, kr, entry, container, CompressionLZ4, 3))
+	if err != nil || !ok || string(first.Payload) != "a" {
+		t.Fatalf("open: %q %v %v", first.Payload, ok, err)
+	}
+	got := []string{string(first.Payload)}
+	_ = first.Ack(ctx)
+	for _, m := range receiveN(t, ctx, cons, 3) {
+		got = append(got, string(m.Payload))
+	}
+	if want := "[a b c next]"; fmt.Sprint(got) != want {
+		t.Fatalf("got %v, want %s", got, want)
+	}
+	if _, err := cons.IsEndOfTopic(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := srv.Stats(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := st.Subscriptions["s"].MsgBacklog; b != 0 {
+		t.Fatalf("backlog %d, want 0", b)
 	}
 }
