@@ -46,13 +46,12 @@ func ParsePublicKey(pemBytes []byte) (crypto.PublicKey, error) {
 }
 
 // ParsePrivateKey parses a PEM private key as MessageCryptoBc.loadPrivateKey
-// does: an "RSA PRIVATE KEY" (PKCS #1, `openssl genrsa` of OpenSSL 1.x) or
-// an "EC PRIVATE KEY" (SEC 1, `openssl ecparam -genkey`), optionally
-// preceded by an "EC PARAMETERS" block whose curve then applies to the key.
-// It also accepts a "PRIVATE KEY" (PKCS #8, what `openssl genrsa` of OpenSSL
-// 3 writes), which the Java client does not. It returns an *rsa.PrivateKey
-// or an *ecdh.PrivateKey; encrypted keys, unsupported key types and curves
-// match ErrKeyFormat.
+// does (4.0.8): an "RSA PRIVATE KEY" (PKCS #1, `openssl genrsa` of OpenSSL
+// 1.x), an "EC PRIVATE KEY" (SEC 1, `openssl ecparam -genkey`) or a
+// "PRIVATE KEY" (PKCS #8, what `openssl genrsa` of OpenSSL 3 writes),
+// optionally preceded by an "EC PARAMETERS" block whose curve then applies
+// to the key. It returns an *rsa.PrivateKey or an *ecdh.PrivateKey;
+// encrypted keys, unsupported key types and curves match ErrKeyFormat.
 func ParsePrivateKey(pemBytes []byte) (crypto.PrivateKey, error) {
 	params, block, err := firstKeyBlock(pemBytes)
 	if err != nil {
