@@ -175,8 +175,8 @@ func certificateSPKI(der []byte) ([]byte, error) {
 type ecPrivateKey struct {
 	Version    int
 	PrivateKey []byte
-	Params     asn1.RawValue  `asn1:"optional,explicit,tag:0"`
-	PublicKey  asn1.BitString `asn1:"optional,explicit,tag:1"`
+	Params     asn1.RawValue `asn1:"optional,tag:0"` // [0] EXPLICIT ECParameters: Bytes is the inner DER
+	PublicKey  asn1.RawValue `asn1:"optional,tag:1"` // [1] EXPLICIT BIT STRING, unused
 }
 
 // parseSEC1 parses an ECPrivateKey; params, if not nil, overrides the
@@ -192,10 +192,10 @@ func parseSEC1(der, params []byte) (*ecdh.PrivateKey, error) {
 	if k.Version != 1 {
 		return nil, fmt.Errorf("%w: EC private key version %d, want 1", ErrKeyFormat, k.Version)
 	}
-	if params == nil {
-		params = k.Params.FullBytes
+	if params == nil && len(k.Params.FullBytes) != 0 {
+		params = k.Params.Bytes
 	}
-	if params == nil {
+	if len(params) == 0 {
 		return nil, fmt.Errorf("%w: EC private key names no curve", ErrKeyFormat)
 	}
 	c, err := curveFromParams(params)
