@@ -33,10 +33,12 @@ type EncryptionContext struct {
 	// size (Pulsar 2.11 and older sent the count as an Optional object that
 	// lost the value): Decrypt then splits the container to its end.
 	BatchSize int
-	// Encrypted is the server's statement whether Payload is still
-	// encrypted (PIP-432, Pulsar 4.1 and later); nil when the server does
-	// not say, as Pulsar 4.0 does not: the context is then sent even when
-	// the server has decrypted the payload itself.
+	// Encrypted is the server's statement that Payload is still encrypted
+	// (PIP-432, Pulsar 4.1 and later); nil when the server does not say, as
+	// Pulsar 4.0 does not: the context is then sent even when the server
+	// has decrypted the payload itself (server-side encryption, a WebSocket
+	// service configured with its own crypto key reader). A message the
+	// server says it decrypted gets no EncryptionContext at all.
 	Encrypted *bool
 }
 
@@ -85,6 +87,9 @@ func parseEncryptionContext(raw []byte) (*EncryptionContext, error) {
 	var j encryptionContextJSON
 	if err := json.Unmarshal(raw, &j); err != nil {
 		return nil, fmt.Errorf("encryptionContext: %w", err)
+	}
+	if j.Encrypted != nil && !*j.Encrypted {
+		return nil, nil // the server decrypted the payload itself (PIP-432)
 	}
 	ctx := &EncryptionContext{
 		Keys:             make(map[string]EncryptedDataKey, len(j.Keys)),

@@ -321,6 +321,7 @@ func TestParseEncryptionContext(t *testing.T) {
 		{base + `,"batchSize":{"empty":true,"present":false}}`, 0, nil, false},
 		{base + `,"batchSize":1,"encrypted":true}`, 1, new(bool), false},
 		{base + `,"batchSize":-2}`, 0, nil, true},
+		{base + `,"encrypted":false}`, -9, nil, false}, // decrypted by the server: no context
 		{`{"compressionType":"BROTLI"}`, 0, nil, true},
 	}
 	for _, c := range cases {
@@ -333,6 +334,12 @@ func TestParseEncryptionContext(t *testing.T) {
 		}
 		if err != nil {
 			t.Fatalf("%s: %v", c.json, err)
+		}
+		if c.batch == -9 {
+			if ec != nil {
+				t.Errorf("%s: %+v, want none", c.json, ec)
+			}
+			continue
 		}
 		if ec.BatchSize != c.batch || ec.Compression != CompressionZSTD || ec.UncompressedSize != 42 ||
 			!bytes.Equal(ec.Keys["app"].Value, []byte{1, 2, 3}) || ec.Keys["app"].Metadata["v"] != "1" ||

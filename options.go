@@ -284,6 +284,10 @@ type ConsumerOptions struct {
 	// CryptoDiscard acknowledges and drops it (ConsumerStats.Discarded),
 	// CryptoConsume delivers it still encrypted, with Message.Encryption
 	// set. Messages that were not encrypted are delivered as they are.
+	// Do not combine it with a WebSocket service that decrypts by itself
+	// (server-side encryption): before Pulsar 4.1 such a message arrives
+	// decrypted but still with its encryption context, and fails here as
+	// ErrCorruptMessage.
 	KeyReader CryptoKeyReader
 }
 
