@@ -195,11 +195,7 @@ func (c *Consumer) Batches(ctx context.Context, size int, wait time.Duration) it
 // (Ack on it would do nothing), and after Seek it is from before the seek.
 func (c *Consumer) take(ctx context.Context) (Message, error) {
 	for {
-		if m, ok := c.crypto.pop(); ok {
-			if m.batch != nil && m.batch.ack.from.s.dead() {
-				continue // the rest of a batch whose socket died: the broker redelivers the entry
-			}
-			c.in.got(ctx, m)
+		if m, ok := c.splitRest(ctx); ok {
 			return m, nil
 		}
 		c.demand()
@@ -211,17 +207,9 @@ func (c *Consumer) take(ctx context.Context) (Message, error) {
 			continue
 		}
 		c.taken(m)
-		if c.crypto != nil && m.Encryption != nil {
-			var ok bool
-			if m, ok, err = c.open(ctx, m); err != nil || !ok {
-				if err != nil {
-					return Message{}, err
-				}
-				continue
-			}
+		if m, ok, err := c.decrypted(ctx, m); err != nil || ok {
+			return m, err
 		}
-		c.in.got(ctx, m)
-		return m, nil
 	}
 }
 

@@ -35,6 +35,39 @@ func (cc *consumerCrypto) pop() (Message, bool) {
 	return m, true
 }
 
+// splitRest returns, counted as received, the next message left from a
+// decrypted batch, if any. The loop's source (Consumer.take) asks it
+// before taking from the inbox.
+func (c *Consumer) splitRest(ctx context.Context) (Message, bool) {
+	for {
+		m, ok := c.crypto.pop()
+		if !ok {
+			return Message{}, false
+		}
+		if m.batch != nil && m.batch.ack.from.s.dead() {
+			continue // the rest of a batch whose socket died: the broker redelivers the entry
+		}
+		c.in.got(ctx, m)
+		return m, true
+	}
+}
+
+// decrypted turns m, just taken from the inbox, into what the loop gets,
+// counted as received: m itself, or with a KeyReader its decryption (the
+// first message of a batch; splitRest has the rest). ok is false when
+// nothing is to be delivered: look again. err is a *CryptoError under
+// CryptoFail.
+func (c *Consumer) decrypted(ctx context.Context, m Message) (_ Message, ok bool, _ error) {
+	if c.crypto != nil && m.Encryption != nil {
+		var err error
+		if m, ok, err = c.open(ctx, m); err != nil || !ok {
+			return Message{}, false, err
+		}
+	}
+	c.in.got(ctx, m)
+	return m, true, nil
+}
+
 // open decrypts m. ok is false when nothing is to be delivered (a
 // discarded message, or a batch whose messages were all compacted out);
 // err is the *CryptoError of CryptoFail.
