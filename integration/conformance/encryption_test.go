@@ -2,6 +2,8 @@ package conformance
 
 import (
 	"bytes"
+	"encoding/base64"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 func init() {
 	register("EncryptionClientSide", testEncryptionClientSide)
+	register("EncryptionRawFrames", testEncryptionRawFrames)
 }
 
 // testEncryptionClientSide: client-side end-to-end encryption (PIP-290).
@@ -75,3 +78,50 @@ func testEncryptionClientSide(t *testing.T, tg Target) {
 		t.Fatalf("reader: encryption %+v, payload %q", got[0].Encryption, got[0].Payload)
 	}
 }
+
+// testEncryptionRawFrames: the wire shapes of client-side encryption. A
+// producer whose encryptionKeys is base64 JSON sends the payload as it is
+// with encryptionParam; compressionType and uncompressedMessageSize go
+// together (one without the other is send-error:7), and a consumer with
+// CONSUME gets them back in encryptionContext, batchSize null.
+func testEncryptionRawFrames(t *testing.T, tg Target) {
+	topic := tg.Topic(t)
+	keys := base64.StdEncoding.EncodeToString([]byte(`{"k1":{"keyValue":"AQIDBA==","metadata":{"m":"v"}}}`))
+	cons := dial(t, tg, consumerPath(topic, "raw")+"?cryptoFailureAction=CONSUME")
+	prod := dial(t, tg, producerPath(topic)+"?encryptionKeys="+url.QueryEscape(keys))
+	for i, f := range []map[string]any{
+		{"payload": b64("x"), "context": "c0", "encryptionParam": b64("iv"), "compressionType": "LZ4"},
+		{"payload": b64("x"), "context": "c1", "encryptionParam": b64("iv"), "uncompressedMessageSize": 5},
+		{"payload": b64("x"), "context": "c2", "encryptionParam": "%%%"},
+	} {
+		prod.send(f)
+		if a := prod.next(); a["result"] != "send-error:7" || a["context"] != f["context"] {
+			t.Errorf("frame %d: ack %v, want send-error:7", i, a)
+		}
+	}
+	prod.send(map[string]any{"payload": b64("cipher"), "context": "ok", "encryptionParam": b64("twelve-bytes"),
+		"compressionType": "ZSTD", "uncompressedMessageSize": 77})
+	if a := prod.next(); a["result"] != "ok" {
+		t.Fatalf("send: %v", a)
+	}
+	m := cons.receive(1)[0]
+	ec, _ := m["encryptionContext"].(map[string]any)
+	k, _ := ec["keys"].(map[string]any)
+	k1, _ := k["k1"].(map[string]any)
+	md, _ := k1["metadata"].(map[string]any)
+	switch {
+	case m["payload"] != b64("cipher"):
+		t.Errorf("payload %v", m["payload"])
+	case ec == nil || ec["param"] != b64("twelve-bytes") || ec["compressionType"] != "ZSTD" || ec["uncompressedMessageSize"] != 77.0:
+		t.Errorf("encryptionContext %v", ec)
+	case k1["keyValue"] != "AQIDBA==" || md["m"] != "v":
+		t.Errorf("keys %v", k)
+	case !present(ec, "batchSize") || ec["batchSize"] != nil:
+		t.Errorf("batchSize %v, want null", ec["batchSize"])
+	}
+	if _, ok := ec["algorithm"]; ok {
+		t.Errorf("algorithm present: %v", ec["algorithm"])
+	}
+}
+
+func present(m map[string]any, k string) bool { _, ok := m[k]; return ok }
