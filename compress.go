@@ -73,6 +73,22 @@ func compress(c CompressionType, b []byte) ([]byte, error) {
 	return nil, fmt.Errorf("stargate: unknown compression %d", c)
 }
 
+// compressBound is the most bytes compress may write for n bytes: each
+// codec's worst case (incompressible input).
+func compressBound(c CompressionType, n int) int {
+	switch c {
+	case CompressionLZ4:
+		return lz4.CompressBlockBound(n)
+	case CompressionZLib:
+		return n + 5*(n/16383+1) + 6 + 6 // stored blocks, header, trailer
+	case CompressionZSTD:
+		return n + n>>8 + 64 // ZSTD_COMPRESSBOUND and a frame header
+	case CompressionSnappy:
+		return 32 + n + n/6
+	}
+	return n
+}
+
 // lz4LiteralBlock encodes b as one LZ4 block of literals only, which every
 // LZ4 block decoder reads back.
 func lz4LiteralBlock(b []byte) []byte {

@@ -74,3 +74,19 @@ func randomish(n int) []byte {
 	}
 	return b
 }
+
+// TestCompressBound: no codec writes more than compressBound, on
+// incompressible input of several sizes.
+func TestCompressBound(t *testing.T) {
+	for _, c := range []CompressionType{CompressionNone, CompressionLZ4, CompressionZLib, CompressionZSTD, CompressionSnappy} {
+		for _, n := range []int{0, 1, 100, 4096, 70000, 1 << 20} {
+			z, err := compress(c, randomish(n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(z) > compressBound(c, n) {
+				t.Errorf("%s: %d bytes → %d, over the bound %d", c, n, len(z), compressBound(c, n))
+			}
+		}
+	}
+}

@@ -31,6 +31,10 @@ import (
 // *ArgError), does not chunk them, and takes the encrypted keys per
 // connection, so a data-key rotation opens a new connection (see
 // RotateEvery).
+//
+// Send checks ProducerOptions.MaxFrameSize against the encrypted frame: the
+// payload as the codec could at worst grow it, plus the 16-byte GCM tag and
+// the IV and compression fields.
 type ProducerEncryption struct {
 	// Keys are the names of the recipients' keys, each resolved with
 	// KeyReader.PublicKey. At least one; names must be non-empty.
@@ -275,10 +279,7 @@ func (p *Producer) encryptionOverhead(m *Message) int {
 		return 0
 	}
 	n := len(m.Payload)
-	grown := n + msgcrypto.IVSize + 16 // the tag
-	if p.crypto.comp != CompressionNone {
-		grown += n/6 + 64 // snappy's bound (32 + n + n/6) is the loosest of the four
-	}
+	grown := compressBound(p.crypto.comp, n) + 16 // the GCM tag
 	return base64.StdEncoding.EncodedLen(grown) - base64.StdEncoding.EncodedLen(n) +
 		len(`,"encryptionParam":"AAAAAAAAAAAAAAAA","compressionType":"SNAPPY","uncompressedMessageSize":2147483647`)
 }

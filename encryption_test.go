@@ -298,3 +298,33 @@ func TestEncryptedWithoutKeyReader(t *testing.T) {
 		t.Fatalf("got %q", got[0].Payload)
 	}
 }
+
+// TestEncryptionFrameSize: MaxFrameSize counts what encryption adds (the
+// GCM tag, the IV and compression fields), before anything is sent.
+func TestEncryptionFrameSize(t *testing.T) {
+	_, client := newFakeClient(t)
+	ctx := testCtx(t)
+	kr := readerFor(t, "rsa")
+	plain, err := client.NewProducer(ctx, "e2e-frame", &stargate.ProducerOptions{MaxFrameSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	enc, err := client.NewProducer(ctx, "e2e-frame", &stargate.ProducerOptions{MaxFrameSize: 4096, Compression: stargate.CompressionLZ4,
+		Encryption: &stargate.ProducerEncryption{Keys: []string{"app"}, KeyReader: kr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	m := stargate.Message{Payload: bytes.Repeat([]byte{7}, 3000)}
+	if _, err := plain.Send(ctx, m).Wait(ctx); err != nil {
+		t.Fatalf("without encryption the frame fits: %v", err)
+	}
+	var ae *stargate.ArgError
+	if _, err := enc.Send(ctx, m).Wait(ctx); !errors.As(err, &ae) || ae.Arg != "Message.Payload" {
+		t.Fatalf("encrypted: %v, want an *ArgError", err)
+	}
+	if _, err := enc.Send(ctx, stargate.Message{Payload: bytes.Repeat([]byte{7}, 2900)}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
