@@ -24,8 +24,11 @@ type EncryptionContext struct {
 	// sends none (Pulsar's clients leave it empty for AES-GCM).
 	Algorithm string
 	// Compression is how the payload was compressed before it was
-	// encrypted; UncompressedSize is its size before compression.
-	Compression      CompressionType
+	// encrypted.
+	Compression CompressionType
+	// UncompressedSize is the payload's size before compression (the
+	// batch container's, for a batched entry). Pulsar's clients may send 0
+	// when Compression is CompressionNone.
 	UncompressedSize int
 	// BatchSize is the number of messages in a batched entry, whose
 	// decrypted payload is a Pulsar batch container that Decrypt splits;
@@ -45,8 +48,8 @@ type EncryptionContext struct {
 // EncryptedDataKey is a message's data key encrypted with one recipient's
 // public key, and the metadata sent with it.
 type EncryptedDataKey struct {
-	Value    []byte
-	Metadata map[string]string
+	Value    []byte            // the wrapped data key (RSA-OAEP or ECIES)
+	Metadata map[string]string // what the producer's key reader returned with the public key
 }
 
 // clone returns a deep copy of ctx.
@@ -149,9 +152,9 @@ var (
 // still encrypted (with its Encryption set), so that it can be
 // acknowledged or negatively acknowledged.
 type CryptoError struct {
-	Message Message
-	Err     error
-	kind    error // ErrNoDecryptionKey or ErrCorruptMessage
+	Message Message // the message, still encrypted
+	Err     error   // the cause
+	kind    error   // ErrNoDecryptionKey or ErrCorruptMessage
 }
 
 // Error names the message and the cause.

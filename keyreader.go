@@ -28,8 +28,8 @@ type CryptoKeyReader interface {
 // EncryptionKeyInfo is a PEM key and the metadata that a producer sends
 // along with the data key encrypted with it.
 type EncryptionKeyInfo struct {
-	Key      []byte
-	Metadata map[string]string
+	Key      []byte            // PEM
+	Metadata map[string]string // sent with the data key (public keys only)
 }
 
 // FileKeyReader is a CryptoKeyReader that reads one key pair from files for
@@ -38,8 +38,8 @@ type EncryptionKeyInfo struct {
 // files are read at every call, so that a replaced key is picked up at the
 // next rotation.
 type FileKeyReader struct {
-	PublicKeyPath  string
-	PrivateKeyPath string
+	PublicKeyPath  string // PEM public key, for producers
+	PrivateKeyPath string // PEM private key, for consumers
 	// Metadata is returned with the public key, and so sent with every
 	// message (for example a key version).
 	Metadata map[string]string
@@ -70,8 +70,8 @@ func readKeyFile(field, path string, md map[string]string) (EncryptionKeyInfo, e
 // name: Public for producers, Private for consumers. A name missing from
 // the map is an error.
 type StaticKeyReader struct {
-	Public  map[string][]byte
-	Private map[string][]byte
+	Public  map[string][]byte // PEM public keys by key name
+	Private map[string][]byte // PEM private keys by key name
 	// Metadata is returned with every public key.
 	Metadata map[string]string
 }
