@@ -56,7 +56,10 @@ type Message struct {
 	// Encryption is set on a received message whose Payload is still
 	// end-to-end encrypted: it says how to decrypt it (see Decrypt). It is
 	// nil on messages a consumer with ConsumerOptions.KeyReader decrypted,
-	// and on messages that were not encrypted. It is ignored when sending.
+	// and on messages that were not encrypted. (Exception: a WebSocket
+	// service that decrypts by itself, server-side encryption, still sends
+	// the context before Pulsar 4.1, so there it is set on a decrypted
+	// Payload too.) Readers never get it. It is ignored when sending.
 	Encryption *EncryptionContext
 
 	from  *inConn   // the connection that delivered it; nil unless from a Consumer
