@@ -19,8 +19,9 @@
 //     explicit`) and a leading "EC PARAMETERS" block, which Go's crypto/x509
 //     cannot read: explicit parameters are matched to the named curve they
 //     equal. P-256, P-384 and P-521 are supported (crypto/ecdh); other
-//     curves, secp256k1 among them, are not (Pulsar's own EC test keys are
-//     secp521r1).
+//     curves are not (ErrKeyFormat), secp256k1 among them, although the
+//     Java client (BouncyCastle) accepts it. Pulsar's own EC test keys are
+//     secp521r1.
 //
 // The key files accepted are those MessageCryptoBc 4.0.8 accepts (the
 // known-answer test checks each file in testdata both ways): PKCS #1, SEC 1

@@ -255,8 +255,14 @@ func parsePKCS8(der, params []byte) (crypto.PrivateKey, error) {
 func ecdhPub(k crypto.PublicKey) (*ecdh.PublicKey, bool, error) {
 	switch k := k.(type) {
 	case *ecdh.PublicKey:
+		if k == nil {
+			return nil, true, fmt.Errorf("%w: nil EC public key", ErrKeyFormat)
+		}
 		return k, true, nil
 	case *ecdsa.PublicKey:
+		if k == nil || k.Curve == nil {
+			return nil, true, fmt.Errorf("%w: nil EC public key", ErrKeyFormat)
+		}
 		p, err := k.ECDH()
 		if err != nil {
 			return nil, true, fmt.Errorf("%w: %v", ErrKeyFormat, err)
@@ -269,8 +275,14 @@ func ecdhPub(k crypto.PublicKey) (*ecdh.PublicKey, bool, error) {
 func ecdhPriv(k crypto.PrivateKey) (*ecdh.PrivateKey, bool, error) {
 	switch k := k.(type) {
 	case *ecdh.PrivateKey:
+		if k == nil {
+			return nil, true, fmt.Errorf("%w: nil EC private key", ErrKeyFormat)
+		}
 		return k, true, nil
 	case *ecdsa.PrivateKey:
+		if k == nil || k.Curve == nil {
+			return nil, true, fmt.Errorf("%w: nil EC private key", ErrKeyFormat)
+		}
 		p, err := k.ECDH()
 		if err != nil {
 			return nil, true, fmt.Errorf("%w: %v", ErrKeyFormat, err)

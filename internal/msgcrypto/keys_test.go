@@ -154,6 +154,16 @@ func TestWrapKeyErrors(t *testing.T) {
 	if _, err := UnwrapKey(x, make([]byte, 100)); !errors.Is(err, ErrKeyFormat) {
 		t.Errorf("X25519 private key: %v, want ErrKeyFormat", err)
 	}
+	for _, k := range []any{(*ecdh.PublicKey)(nil), (*ecdsa.PublicKey)(nil), (*rsa.PublicKey)(nil), nil} {
+		if _, err := WrapKey(rand.Reader, k, make([]byte, 32)); !errors.Is(err, ErrKeyFormat) {
+			t.Errorf("WrapKey with %T(nil): %v, want ErrKeyFormat", k, err)
+		}
+	}
+	for _, k := range []any{(*ecdh.PrivateKey)(nil), (*ecdsa.PrivateKey)(nil), (*rsa.PrivateKey)(nil), nil} {
+		if _, err := UnwrapKey(k, make([]byte, 100)); !errors.Is(err, ErrKeyFormat) {
+			t.Errorf("UnwrapKey with %T(nil): %v, want ErrKeyFormat", k, err)
+		}
+	}
 	if _, err := UnwrapKey(42, make([]byte, 100)); !errors.Is(err, ErrKeyFormat) {
 		t.Errorf("int key: %v, want ErrKeyFormat", err)
 	}
