@@ -39,6 +39,7 @@ type Consumer struct {
 	l            *link
 	in           *inbox
 	seq          sequence
+	crypto       *consumerCrypto // client-side decryption; nil without ConsumerOptions.KeyReader
 
 	permitMu   sync.Mutex
 	permits    *backpressure.Permits // nil in push mode
@@ -160,6 +161,7 @@ func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub stri
 	if join != nil {
 		cons.in.wake = join.wake
 	}
+	cons.crypto = newConsumerCrypto(&o, q)
 	cons.seq.take = cons.take
 	if o.PullMode {
 		cons.permits = backpressure.NewPermits(o.PullWindow, o.PullWindow/2)
@@ -214,6 +216,9 @@ func (c *Consumer) Batches(ctx context.Context, size int, wait time.Duration) it
 // (Ack on it would do nothing), and after Seek it is from before the seek.
 func (c *Consumer) take(ctx context.Context) (Message, error) {
 	for {
+		if m, ok := c.splitRest(ctx); ok {
+			return m, nil
+		}
 		c.demand()
 		m, err := c.in.next(ctx, 0)
 		if err != nil {
@@ -223,8 +228,9 @@ func (c *Consumer) take(ctx context.Context) (Message, error) {
 			continue
 		}
 		c.taken(m)
-		c.in.got(ctx, m)
-		return m, nil
+		if m, ok, err := c.decrypted(ctx, m); err != nil || ok {
+			return m, err
+		}
 	}
 }
 

@@ -168,6 +168,18 @@
 // through the proxy with HTTP CONNECT ([ClientOptions.Proxy],
 // [ClientOptions.NetDialContext]); a refusing proxy is a [*ProxyError].
 //
+// # End-to-end encryption
+//
+// [ProducerOptions.Encryption] encrypts messages in the client (PIP-290,
+// Pulsar 3.2 and later), in Pulsar's own scheme (AES-GCM data keys wrapped
+// with RSA-OAEP or ECIES), so that the official clients decrypt them and
+// stargate decrypts theirs; the broker never sees a key.
+// [ConsumerOptions.KeyReader] decrypts, decompresses and splits batches; a
+// [CryptoKeyReader] such as [FileKeyReader] supplies PEM keys. A message
+// received still encrypted carries its [EncryptionContext] in
+// [Message.Encryption], and [Decrypt] decrypts it later. Readers cannot
+// decrypt: the server sends them no encryption context.
+//
 // # Testing
 //
 // Package stargatetest runs an in-process fake of the Pulsar WebSocket API

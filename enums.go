@@ -101,7 +101,8 @@ var hashingNames = enum[HashingScheme]{"JavaStringHash", "Murmur3_32Hash"}
 func (h HashingScheme) String() string { return hashingNames.name(h) }
 
 // CryptoFailureAction is what a consumer or reader does with a message it
-// cannot decrypt.
+// cannot decrypt: the server's consumer, or, for a Consumer with
+// ConsumerOptions.KeyReader, the client itself (see there).
 type CryptoFailureAction int
 
 // Crypto failure actions. The zero value is CryptoFail, the server's default.

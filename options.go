@@ -137,15 +137,20 @@ type ProducerOptions struct {
 	RoutingMode RoutingMode
 	// HashingScheme hashes keys to partitions.
 	HashingScheme HashingScheme
-	// Compression compresses what the broker-side producer stores.
+	// Compression compresses what the broker-side producer stores; with
+	// Encryption, the client compresses each message before encrypting it
+	// (the server cannot), in the framing Pulsar's clients read.
 	Compression CompressionType
 	// InitialSequenceID is the broker's deduplication baseline; zero means
 	// not set.
 	InitialSequenceID int64
 	// EncryptionKeys names the public keys the server encrypts messages
 	// with (server-side encryption; the server must be configured with a
-	// crypto key reader).
+	// crypto key reader). Not with Encryption.
 	EncryptionKeys []string
+	// Encryption turns on client-side end-to-end encryption: the client
+	// encrypts, the server never sees the keys (see ProducerEncryption).
+	Encryption *ProducerEncryption
 
 	// MaxInFlight bounds the sends awaiting acknowledgement; Send waits for
 	// a slot. Zero means 1000.
@@ -286,8 +291,27 @@ type ConsumerOptions struct {
 	// (ReceiverQueueSize).
 	PullWindow int
 	// CryptoFailureAction says what to do with messages that cannot be
-	// decrypted; the zero value is CryptoFail.
+	// decrypted; the zero value is CryptoFail. Without KeyReader it is the
+	// server's action (see CryptoFailureAction); with KeyReader it is the
+	// client's.
 	CryptoFailureAction CryptoFailureAction
+	// KeyReader turns on client-side decryption of end-to-end encrypted
+	// messages: the consumer asks the server for them as they were
+	// produced (cryptoFailureAction=CONSUME on the wire) and decrypts,
+	// decompresses and splits batches itself, with the private keys
+	// KeyReader gives (see Decrypt and ProducerEncryption). A message it
+	// cannot decrypt follows CryptoFailureAction, with a *CryptoError:
+	// CryptoFail yields the error (the range ends; the message, in
+	// CryptoError.Message, stays unacknowledged until Ack or Nack on it, or
+	// a redelivery; ranging again goes on with the next message),
+	// CryptoDiscard acknowledges and drops it (ConsumerStats.Discarded),
+	// CryptoConsume delivers it still encrypted, with Message.Encryption
+	// set. Messages that were not encrypted are delivered as they are.
+	// Do not combine it with a WebSocket service that decrypts by itself
+	// (server-side encryption): before Pulsar 4.1 such a message arrives
+	// decrypted but still with its encryption context, and fails here as
+	// ErrCorruptMessage.
+	KeyReader CryptoKeyReader
 
 	// PerPartition makes a consumer of a partitioned topic subscribe to
 	// each partition ("…-partition-N") on a connection of its own, instead
@@ -374,8 +398,13 @@ type ReaderOptions struct {
 	ReceiverQueueSize int
 	// Name is the reader name; empty lets the server choose.
 	Name string
-	// CryptoFailureAction says what to do with messages that cannot be
-	// decrypted; the zero value is CryptoFail.
+	// CryptoFailureAction says what the server does with messages it
+	// cannot decrypt; the zero value is CryptoFail. Readers cannot decrypt
+	// end-to-end encrypted messages themselves: Pulsar's WebSocket service
+	// (4.0.8) sends readers no encryptionContext, so with CryptoConsume a
+	// reader gets the ciphertext with Message.Encryption nil, and with
+	// CryptoFail (or CryptoDiscard) nothing. Use a Consumer with
+	// ConsumerOptions.KeyReader to read encrypted topics.
 	CryptoFailureAction CryptoFailureAction
 	// StopAtEndOfTopic ends the Messages sequence without an error once the
 	// topic has been terminated and every message read.

@@ -374,6 +374,11 @@ func (pc *partConsumer) take(ctx context.Context) (Message, error) {
 		}
 		kids := pc.all()
 		for _, k := range kids {
+			if m, ok := k.splitRest(ctx); ok { // the rest of a decrypted batch
+				return m, nil
+			}
+		}
+		for _, k := range kids {
 			k.demand()
 		}
 		for j := range kids {
@@ -387,8 +392,11 @@ func (pc *partConsumer) take(ctx context.Context) (Message, error) {
 				break // dropped, as Consumer.take drops it; look again
 			}
 			k.taken(m)
-			k.in.got(ctx, m)
-			return m, nil
+			m, ok, err := k.decrypted(ctx, m) // counts it as received
+			if err != nil || ok {
+				return m, err
+			}
+			break // discarded, or nothing left of a batch: look again
 		}
 		if pc.anyQueued(kids) {
 			continue
