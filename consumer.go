@@ -161,7 +161,7 @@ func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub stri
 	if join != nil {
 		cons.in.wake = join.wake
 	}
-	cons.crypto = newConsumerCrypto(&o, q)
+	cons.crypto = newConsumerCrypto(&o)
 	cons.seq.take = cons.take
 	if o.PullMode {
 		cons.permits = backpressure.NewPermits(o.PullWindow, o.PullWindow/2)

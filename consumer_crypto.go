@@ -2,7 +2,6 @@ package stargate
 
 import (
 	"context"
-	"net/url"
 )
 
 // consumerCrypto is a consumer's client-side decryption: the decryptor,
@@ -15,12 +14,12 @@ type consumerCrypto struct {
 }
 
 // newConsumerCrypto returns the decryption state of a consumer with a
-// KeyReader, and asks the server for undecrypted messages; nil without.
-func newConsumerCrypto(o *ConsumerOptions, q url.Values) *consumerCrypto {
+// KeyReader; nil without. (The query asks the server for undecrypted
+// messages then: see the cryptoFailureAction row in params.go.)
+func newConsumerCrypto(o *ConsumerOptions) *consumerCrypto {
 	if o.KeyReader == nil {
 		return nil
 	}
-	q.Set("cryptoFailureAction", CryptoConsume.String())
 	return &consumerCrypto{d: newDecryptor(o.KeyReader), action: o.CryptoFailureAction}
 }
 

@@ -98,7 +98,12 @@ var consumerParams = []param[ConsumerOptions]{
 	{field: "PullMode", key: "pullMode", get: func(o *ConsumerOptions) any { return o.PullMode }},
 	{field: "PullWindow", get: func(o *ConsumerOptions) any { return o.PullWindow }, limit: pullLimit,
 		needs: func(o *ConsumerOptions) bool { return o.PullMode }, why: "needs PullMode"},
-	{field: "CryptoFailureAction", key: "cryptoFailureAction", get: func(o *ConsumerOptions) any { return cryptoNames.arg(o.CryptoFailureAction) }},
+	{field: "CryptoFailureAction", key: "cryptoFailureAction", get: func(o *ConsumerOptions) any {
+		if o.KeyReader != nil {
+			return cryptoNames.arg(CryptoConsume) // the client decrypts: the server must hand over ciphertext
+		}
+		return cryptoNames.arg(o.CryptoFailureAction)
+	}},
 	{field: "PartitionRefresh", get: func(o *ConsumerOptions) any { return o.PartitionRefresh }, neg: allowNegative,
 		needs: func(o *ConsumerOptions) bool { return o.PerPartition }, why: "needs PerPartition"},
 	{field: "Connections", get: func(o *ConsumerOptions) any { return o.Connections }, limit: connLimit,
