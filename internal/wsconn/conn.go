@@ -4,8 +4,8 @@
 //
 // # Design
 //
-// Writes go through corkConn: Write frames the message with gws and appends it to a
-// buffer; one flusher goroutine writes whatever has accumulated in a single socket
+// Writes go through corkConn: Write frames and masks the message straight into a
+// buffer (gws frames only pings, pongs and the close); one flusher goroutine writes whatever has accumulated in a single socket
 // write under Options.WriteTimeout, so concurrent writers share syscalls. Write blocks
 // while 256 KiB or more is queued and returns at once when the connection closes. A
 // failed socket write kills the connection.
@@ -74,10 +74,7 @@ func (c *Conn) Write(p []byte) error {
 	if len(p) > c.writeLimit {
 		return fmt.Errorf("wsconn: write of %d bytes: %w", len(p), ErrMessageTooLarge)
 	}
-	if err := c.cork.waitRoom(); err != nil {
-		return fmt.Errorf("wsconn: write: %w", err)
-	}
-	if err := c.gc.WriteMessage(gws.OpcodeText, p); err != nil {
+	if err := c.cork.writeFrame(p); err != nil {
 		return fmt.Errorf("wsconn: write: %w", err)
 	}
 	return nil
