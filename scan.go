@@ -397,7 +397,7 @@ func parseMessageIDBytes(b []byte) (MessageID, bool) {
 	if err != nil {
 		return MessageID{}, false
 	}
-	id.wire = string(b)
+	id.setWire(buf[:n], b)
 	return id, true
 }
 
