@@ -382,6 +382,8 @@ func parseUintBytes(b []byte) (uint64, bool) {
 	return n, true
 }
 
+var strictBase64 = base64.StdEncoding.Strict()
+
 // parseMessageIDBytes is ParseMessageID for padded base64 decoded on the
 // stack; false means: let ParseMessageID decide (unpadded form, errors).
 func parseMessageIDBytes(b []byte) (MessageID, bool) {
@@ -389,15 +391,25 @@ func parseMessageIDBytes(b []byte) (MessageID, bool) {
 	if base64.StdEncoding.DecodedLen(len(b)) > len(buf) {
 		return MessageID{}, false
 	}
-	n, err := base64.StdEncoding.Decode(buf[:], b)
+	// Strict decoding (no stray padding bits or newlines) is one-to-one:
+	// what decodes is the padded base64 of its bytes, so only the fields'
+	// encoding needs comparing to know whether the wire form is canonical.
+	strict := true
+	n, err := strictBase64.Decode(buf[:], b)
 	if err != nil {
-		return MessageID{}, false
+		strict = false
+		if n, err = base64.StdEncoding.Decode(buf[:], b); err != nil {
+			return MessageID{}, false
+		}
 	}
 	id, err := decodeMessageID(buf[:n])
 	if err != nil {
 		return MessageID{}, false
 	}
-	id.setWire(buf[:n], b)
+	var pb [48]byte
+	if !strict || id.IsZero() || !bytes.Equal(appendMessageID(pb[:0], id), buf[:n]) {
+		id.wire = string(b)
+	}
 	return id, true
 }
 
