@@ -3,6 +3,7 @@ package stargate
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"math"
 	"strings"
 	"time"
@@ -128,6 +129,8 @@ func scanFrame(data []byte, f *frameFields) bool {
 		switch {
 		case k < 0:
 			i, ok = skipValue(data, i, 0)
+		case k == fPayload:
+			f.str[k], i, ok = scanLongString(data, i)
 		case k < nStrFields:
 			f.str[k], i, ok = scanString(data, i)
 		case k == fProperties:
@@ -184,6 +187,54 @@ func scanString(data []byte, i int) ([]byte, int, bool) {
 		}
 	}
 	return nil, len(data), false
+}
+
+// scanLongString is scanString for the payload: the closing quote is found
+// with IndexByte and the span checked eight bytes at a time (a 100-byte
+// payload is 136 base64 bytes; callgrind: DecodeInbound/100B 8181 → 7220
+// instructions). For the short strings of an ack, the call overheads made
+// this slower than scanString's byte loop (3631 → 3968).
+func scanLongString(data []byte, i int) ([]byte, int, bool) {
+	if i >= len(data) || data[i] != '"' {
+		return nil, i, false
+	}
+	start := i + 1
+	q := bytes.IndexByte(data[start:], '"')
+	if q < 0 {
+		return nil, len(data), false
+	}
+	end := start + q
+	if j := firstUnplain(data[start:end]); j >= 0 {
+		return nil, start + j, false
+	}
+	return data[start:end:end], end + 1, true
+}
+
+// firstUnplain returns the index of the first byte of s that scanString does
+// not take as is (a control byte, a backslash, or non-ASCII), or -1. It tests
+// eight bytes at a time.
+func firstUnplain(s []byte) int {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := binary.LittleEndian.Uint64(s[i:])
+		bs := w ^ ('\\' * ones) // zero bytes where s has a backslash
+		// high bits of: bytes >= 0x80, bytes < 0x20, zero bytes of bs. Borrows
+		// may also flag a byte after a flagged one, never hide the first: the
+		// byte loop below finds it.
+		if (w|(w-0x20*ones)|(bs-ones)&^bs)&high != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '\\' || c >= 0x80 {
+			return i
+		}
+	}
+	return -1
 }
 
 // scanProps reads an object of string values into f.props (nil when empty).
