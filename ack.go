@@ -38,17 +38,17 @@ func (m Message) settle(ctx context.Context, nack bool) error {
 		m.batch.ack.from.in.settled(nack, len(m.Payload), err)
 		return err
 	}
-	if m.from == nil || m.ID.wire == "" {
+	if m.from == nil || m.ID.IsZero() {
 		return ErrInvalidMessage
 	}
-	err := m.from.settle(ctx, m.ID.wire, nack)
+	err := m.from.settle(ctx, m.ID, nack)
 	m.from.in.settled(nack, len(m.Payload), err)
 	return err
 }
 
 // settle acknowledges (or with nack, negatively acknowledges) the message
-// whose wire ID is given on c's socket, the one that delivered it.
-func (c *inConn) settle(ctx context.Context, wire string, nack bool) error {
+// id, in its wire form, on c's socket, the one that delivered it.
+func (c *inConn) settle(ctx context.Context, id MessageID, nack bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (c *inConn) settle(ctx context.Context, wire string, nack bool) error {
 	} else {
 		b = append(b, `{"messageId":`...)
 	}
-	b = appendJSONString(b, wire)
+	b = id.appendWire(b)
 	b = append(b, '}')
 	if err := c.s.write(b); err != nil {
 		if c.in.l.isClosing() {

@@ -95,8 +95,8 @@ func splitBatch(m Message, plain []byte, n int) ([]Message, error) {
 		total = int32(len(out))
 	}
 	var shared *batchAck
-	if m.from != nil && m.ID.wire != "" && len(out) > 0 {
-		shared = &batchAck{wire: m.ID.wire, from: m.from, acked: make([]bool, len(out))}
+	if m.from != nil && !m.ID.IsZero() && len(out) > 0 {
+		shared = &batchAck{id: m.ID, from: m.from, acked: make([]bool, len(out))}
 	}
 	for j := range out {
 		out[j].ID.BatchIndex = indexes[j]
@@ -234,7 +234,7 @@ func appendBatchEntry(b []byte, m *Message) []byte {
 // share: the entry is acknowledged once each of them was acknowledged, and
 // negatively acknowledged as soon as one of them was.
 type batchAck struct {
-	wire string
+	id   MessageID // the entry's, as received
 	from *inConn
 
 	mu      sync.Mutex
@@ -280,5 +280,5 @@ func (r *batchRef) settle(ctx context.Context, nack bool) error {
 		}
 		return nil
 	}
-	return a.from.settle(ctx, a.wire, nack)
+	return a.from.settle(ctx, a.id, nack)
 }

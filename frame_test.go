@@ -237,3 +237,32 @@ func checkAckSame(t *testing.T, data []byte) {
 		t.Fatalf("%q: error %q vs %q", data, err1, err2)
 	}
 }
+
+// TestFirstUnplain holds the eight-bytes-at-a-time check to the byte loop,
+// for every position of every boundary byte within and across words.
+func TestFirstUnplain(t *testing.T) {
+	naive := func(s []byte) int {
+		for i, c := range s {
+			if c < 0x20 || c == '\\' || c >= 0x80 {
+				return i
+			}
+		}
+		return -1
+	}
+	for _, bad := range []byte{0x00, 0x01, 0x1f, 0x20, 0x21, '"', '[', '\\', ']', 0x7e, 0x7f, 0x80, 0x81, 0xc3, 0xff} {
+		for n := 0; n <= 24; n++ {
+			for pos := 0; pos < n; pos++ {
+				for _, fill := range []byte{'A', 0x20, 0x7f, 0x21, '\\' + 1, '\\' - 1} {
+					s := bytes.Repeat([]byte{fill}, n)
+					s[pos] = bad
+					if pos+1 < n {
+						s[pos+1] = 0x00 // a second bad byte after the first
+					}
+					if got, want := firstUnplain(s), naive(s); got != want {
+						t.Fatalf("%q: firstUnplain %d, want %d", s, got, want)
+					}
+				}
+			}
+		}
+	}
+}

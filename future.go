@@ -106,7 +106,7 @@ type pendingSend struct {
 	msg      Message // cleared when the send leaves the pending set, to let the payload go
 	size     int64   // its share of the in-flight window
 	ctxID    uint64
-	deadline int64 // unix nanos after which the client gives up; 0 = never
+	deadline int64 // unix nanos after which the client gives up; 0 until the producer's next tick sets it
 }
 
 // chanLock is a mutex whose Lock can give up: a one-slot channel, as in

@@ -96,7 +96,11 @@ func (in *inbox) deliver(c *inConn, data []byte) {
 	}
 	m.from = c
 	if in.note != nil {
-		in.note(&m)
+		// A copy, declared here: note's pointer would move m to the heap,
+		// an allocation per message also without an Observer.
+		n := m
+		in.note(&n)
+		m = n
 	}
 	if !in.push(m) {
 		in.l.client.logger().Warn("stargate: dropping connection", "path", in.l.path, "err", errInboxOverflow)

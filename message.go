@@ -1,6 +1,7 @@
 package stargate
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/base64"
 	"encoding/binary"
@@ -73,7 +74,8 @@ type Message struct {
 // IDs from the same partition are ordered by Compare. IDs from different
 // partitions or topics are not comparable. A MessageID received from the
 // server keeps its wire form, which String returns verbatim; that is the
-// form acknowledgements must use.
+// form acknowledgements must use. (IDs in the canonical form the proxy
+// writes do not store it: String encodes them to the same text.)
 type MessageID struct {
 	LedgerID   int64
 	EntryID    int64
@@ -101,8 +103,40 @@ func ParseMessageID(s string) (MessageID, error) {
 	if err != nil {
 		return MessageID{}, argErr("message ID", s, err.Error())
 	}
-	id.wire = s
+	id.setWire(raw, []byte(s))
 	return id, nil
+}
+
+// setWire keeps s, the base64 form id was decoded from (raw being its
+// bytes), as id's wire form, unless String would give s anyway: the form
+// the proxy writes is canonical (appendMessageID, padded base64), so
+// received IDs usually need no string of their own, and cost no allocation.
+// The zero MessageID keeps its wire form: String gives "" for it.
+func (id *MessageID) setWire(raw, s []byte) {
+	var pb [48]byte
+	var eb [64]byte
+	if len(raw) <= len(pb) && len(s) <= len(eb) && !id.IsZero() {
+		if enc := appendMessageID(pb[:0], *id); bytes.Equal(enc, raw) &&
+			bytes.Equal(base64.StdEncoding.AppendEncode(eb[:0], enc), s) {
+			id.wire = ""
+			return
+		}
+	}
+	id.wire = string(s)
+}
+
+// appendWire appends the wire form as a JSON string, as String gives it,
+// without allocating.
+func (id MessageID) appendWire(b []byte) []byte {
+	if id.wire != "" {
+		return appendJSONString(b, id.wire)
+	}
+	var pb [48]byte
+	b = append(b, '"')
+	if !id.IsZero() {
+		b = base64.StdEncoding.AppendEncode(b, appendMessageID(pb[:0], id))
+	}
+	return append(b, '"')
 }
 
 // decodeMessageID reads protobuf MessageIdData: 1 ledgerId, 2 entryId,

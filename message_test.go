@@ -80,3 +80,46 @@ func FuzzParseMessageID(f *testing.F) {
 		}
 	})
 }
+
+// TestMessageIDWireForm: an ID in the proxy's canonical form keeps no string
+// of its own (decoding it costs no allocation), any other form is kept
+// verbatim; both give their text back from String and in an ack frame.
+func TestMessageIDWireForm(t *testing.T) {
+	for _, tc := range []struct {
+		wire      string
+		canonical bool
+	}{
+		{"CLlAEKMXIAAwAA==", true},
+		{"CHsQLRgCIAMwCg==", true},
+		{"CAoQKA==", false},         // no batch size: the proxy always writes one
+		{"CAcQADAA", true},          // length a multiple of 3: no padding
+		{"CLlAEKMXIAAwAA", false},   // unpadded
+		{"CLlAEKMXIAAwAB==", false}, // non-zero padding bits decode to the same bytes
+	} {
+		id, err := ParseMessageID(tc.wire)
+		if err != nil {
+			t.Errorf("%s: %v", tc.wire, err)
+			continue
+		}
+		if (id.wire == "") != tc.canonical {
+			t.Errorf("%s: stored wire %q, canonical %v", tc.wire, id.wire, tc.canonical)
+		}
+		if id.String() != tc.wire {
+			t.Errorf("%s: String() = %s", tc.wire, id.String())
+		}
+		if got, want := string(id.appendWire(nil)), `"`+tc.wire+`"`; got != want {
+			t.Errorf("%s: appendWire = %s, want %s", tc.wire, got, want)
+		}
+		b, _ := ParseMessageID(id.String())
+		if b != id {
+			t.Errorf("%s: parsing String() again gives %#v, not == %#v", tc.wire, b, id)
+		}
+		if fast, ok := parseMessageIDBytes([]byte(tc.wire)); ok && fast != id {
+			t.Errorf("%s: the scanner's ID %#v differs from ParseMessageID's", tc.wire, fast)
+		}
+	}
+	frame := []byte("CLlAEKMXIAAwAA==")
+	if n := testing.AllocsPerRun(100, func() { _, _ = parseMessageIDBytes(frame) }); n != 0 {
+		t.Errorf("decoding a canonical ID allocates %v times", n)
+	}
+}

@@ -118,7 +118,8 @@ type ProducerOptions struct {
 	// server's default, 30s; negative means no timeout; at most about 24.8
 	// days (2^31-1 ms, a Java int on the server). The client also
 	// completes a future with ErrSendTimeout when no acknowledgement came
-	// within SendTimeout plus 5s (for example while reconnecting).
+	// within SendTimeout plus 5s (for example while reconnecting); it checks
+	// once a second, so the future completes 5 to 7s after SendTimeout.
 	SendTimeout time.Duration
 	// Batching lets the broker-side producer group messages into batches.
 	// Acknowledgements then carry a batch index and size.

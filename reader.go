@@ -186,7 +186,7 @@ func (r *Reader) startsLatest() bool {
 func (r *Reader) flow(s *sock, id MessageID) {
 	var buf [160]byte
 	b := append(buf[:0], `{"messageId":`...)
-	b = appendJSONString(b, id.wire)
+	b = id.appendWire(b)
 	b = append(b, '}')
 	_ = s.write(b) // a lost socket needs no flow control
 }

@@ -3,6 +3,7 @@ package stargate
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"math"
 	"strings"
 	"time"
@@ -132,6 +133,8 @@ func scanFrame(data []byte, f *frameFields) bool {
 		switch {
 		case k < 0:
 			i, ok = skipValue(data, i, 0)
+		case k == fPayload:
+			f.str[k], i, ok = scanLongString(data, i)
 		case k < nStrFields:
 			f.str[k], i, ok = scanString(data, i)
 		case k == fProperties:
@@ -192,6 +195,54 @@ func scanString(data []byte, i int) ([]byte, int, bool) {
 		}
 	}
 	return nil, len(data), false
+}
+
+// scanLongString is scanString for the payload: the closing quote is found
+// with IndexByte and the span checked eight bytes at a time (a 100-byte
+// payload is 136 base64 bytes; callgrind: DecodeInbound/100B 8181 → 7220
+// instructions). For the short strings of an ack, the call overheads made
+// this slower than scanString's byte loop (3631 → 3968).
+func scanLongString(data []byte, i int) ([]byte, int, bool) {
+	if i >= len(data) || data[i] != '"' {
+		return nil, i, false
+	}
+	start := i + 1
+	q := bytes.IndexByte(data[start:], '"')
+	if q < 0 {
+		return nil, len(data), false
+	}
+	end := start + q
+	if j := firstUnplain(data[start:end]); j >= 0 {
+		return nil, start + j, false
+	}
+	return data[start:end:end], end + 1, true
+}
+
+// firstUnplain returns the index of the first byte of s that scanString does
+// not take as is (a control byte, a backslash, or non-ASCII), or -1. It tests
+// eight bytes at a time.
+func firstUnplain(s []byte) int {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := binary.LittleEndian.Uint64(s[i:])
+		bs := w ^ ('\\' * ones) // zero bytes where s has a backslash
+		// high bits of: bytes >= 0x80, bytes < 0x20, zero bytes of bs. Borrows
+		// may also flag a byte after a flagged one, never hide the first: the
+		// byte loop below finds it.
+		if (w|(w-0x20*ones)|(bs-ones)&^bs)&high != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '\\' || c >= 0x80 {
+			return i
+		}
+	}
+	return -1
 }
 
 // scanProps reads an object of string values into f.props (nil when empty).
@@ -390,6 +441,8 @@ func parseUintBytes(b []byte) (uint64, bool) {
 	return n, true
 }
 
+var strictBase64 = base64.StdEncoding.Strict()
+
 // parseMessageIDBytes is ParseMessageID for padded base64 decoded on the
 // stack; false means: let ParseMessageID decide (unpadded form, errors).
 func parseMessageIDBytes(b []byte) (MessageID, bool) {
@@ -397,15 +450,25 @@ func parseMessageIDBytes(b []byte) (MessageID, bool) {
 	if base64.StdEncoding.DecodedLen(len(b)) > len(buf) {
 		return MessageID{}, false
 	}
-	n, err := base64.StdEncoding.Decode(buf[:], b)
+	// Strict decoding (no stray padding bits or newlines) is one-to-one:
+	// what decodes is the padded base64 of its bytes, so only the fields'
+	// encoding needs comparing to know whether the wire form is canonical.
+	strict := true
+	n, err := strictBase64.Decode(buf[:], b)
 	if err != nil {
-		return MessageID{}, false
+		strict = false
+		if n, err = base64.StdEncoding.Decode(buf[:], b); err != nil {
+			return MessageID{}, false
+		}
 	}
 	id, err := decodeMessageID(buf[:n])
 	if err != nil {
 		return MessageID{}, false
 	}
-	id.wire = string(b)
+	var pb [48]byte
+	if !strict || id.IsZero() || !bytes.Equal(appendMessageID(pb[:0], id), buf[:n]) {
+		id.wire = string(b)
+	}
 	return id, true
 }
 

@@ -1,7 +1,9 @@
 package wsconn
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
@@ -12,8 +14,14 @@ import (
 // one socket write, so frames written while a socket write is in progress share the
 // next one. No lock is held across a socket write. Reads pass straight through.
 //
-// Write never blocks; backpressure is applied before gws is entered (waitRoom), so gws's
-// own mutex is never held while waiting for buffer space.
+// Text frames of the handle (Conn.Write) do not go through gws: writeFrame frames and masks
+// them straight into the buffer, under the buffer's lock only, which saves gws's mutex, its
+// per-frame allocation and its global mask-key lock. gws still writes the control frames
+// (ping, pong, close) through Write, one call per frame; once it has queued a close frame,
+// writeFrame refuses further frames, as gws would.
+//
+// Write never blocks: backpressure applies to the handle's frames only (writeFrame), so
+// gws's own mutex is never held while waiting for buffer space.
 type corkConn struct {
 	net.Conn              // the transport: *tls.Conn for wss, else the TCP conn
 	raw          net.Conn // the TCP conn; closing it is the kill switch (never tls.Conn.Close, which may block up to 5s)
@@ -28,6 +36,7 @@ type corkConn struct {
 	spare     []byte    // the previous batch, reused
 	flushing  bool      // a socket write is in progress
 	closing   bool      // no more frames are accepted
+	closeSent bool      // gws queued a close frame: no more data frames
 	drainDone bool      // Close stopped waiting for the drain
 	err       error     // sticky: why the conn is dead
 	flushes   int       // socket writes started (for tests)
@@ -49,21 +58,71 @@ func (w *corkConn) Write(p []byte) (int, error) {
 		w.mu.Unlock()
 		return 0, err
 	}
+	if len(p) > 0 && p[0]&0x0f == opClose {
+		w.closeSent = true
+	}
 	w.buf = append(w.buf, p...)
 	w.mu.Unlock()
 	w.wake.Signal()
 	return len(p), nil
 }
 
-// waitRoom blocks while the queue holds limit bytes or more. It returns at once, with
-// an error wrapping net.ErrClosed, when the conn is closing or dead.
-func (w *corkConn) waitRoom() error {
+// opClose is the WebSocket close frame's opcode (RFC 6455 §5.2).
+const opClose = 0x8
+
+// writeFrame queues p as one masked text frame (RFC 6455 §5.2, §5.3), waiting while the
+// queue holds limit bytes or more. It returns at once, with an error wrapping
+// net.ErrClosed, when the conn is closing, dead or has queued a close frame. p may be
+// reused once it returns.
+func (w *corkConn) writeFrame(p []byte) error {
+	key := rand.Uint32() // lock-free, per-thread ChaCha8: unpredictable, as §5.3 asks
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	for len(w.buf) >= w.limit && w.err == nil && !w.closing {
 		w.room.Wait()
 	}
-	return w.deadLocked()
+	if err := w.deadLocked(); err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	if w.closeSent {
+		w.mu.Unlock()
+		return net.ErrClosed
+	}
+	w.buf = appendMaskedFrame(w.buf, p, key)
+	w.mu.Unlock()
+	w.wake.Signal()
+	return nil
+}
+
+// appendMaskedFrame appends a final, masked client text frame holding p.
+func appendMaskedFrame(b, p []byte, key uint32) []byte {
+	n := len(p)
+	switch {
+	case n < 126:
+		b = append(b, 0x81, 0x80|byte(n))
+	case n < 1<<16:
+		b = append(b, 0x81, 0x80|126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 0x81, 0x80|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	b = binary.LittleEndian.AppendUint32(b, key)
+	start := len(b)
+	b = append(b, p...)
+	maskBytes(b[start:], key)
+	return b
+}
+
+// maskBytes XORs p with the little-endian mask key, the key's first byte at p[0].
+func maskBytes(p []byte, key uint32) {
+	k8 := uint64(key) | uint64(key)<<32
+	for len(p) >= 8 {
+		binary.LittleEndian.PutUint64(p, binary.LittleEndian.Uint64(p)^k8)
+		p = p[8:]
+	}
+	for i := range p {
+		p[i] ^= byte(key >> (8 * (i & 3)))
+	}
 }
 
 func (w *corkConn) deadLocked() error {

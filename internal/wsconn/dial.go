@@ -55,7 +55,6 @@ func upgrade(ctx context.Context, o Options, h Handler, transport, raw net.Conn)
 		log:        o.Logger,
 		writeLimit: o.WriteLimit,
 		keepAlive:  o.KeepAlive,
-		epoch:      time.Now(),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 	}
