@@ -128,7 +128,8 @@ func Run(ctx context.Context, rc RunConfig) []Result {
 func ChildArgs(client string, cfg Config, sc Scenario) []string {
 	return []string{"-child", client, "-scenarios", sc.Name, "-topic", cfg.Topic, "-sub", cfg.Sub,
 		"-url", cfg.URL, "-service", cfg.Service, "-duration", cfg.Duration.String(),
-		"-warmup", cfg.Warmup.String(), "-window", strconv.Itoa(cfg.Window)}
+		"-warmup", cfg.Warmup.String(), "-window", strconv.Itoa(cfg.Window),
+		"-broker-pid", strconv.Itoa(cfg.BrokerPID)}
 }
 
 func runChildProcess(ctx context.Context, self, client string, cfg Config, sc Scenario) Result {
@@ -146,6 +147,7 @@ func runChildProcess(ctx context.Context, self, client string, cfg Config, sc Sc
 		}
 		r = Result{Client: client, Scenario: sc.Name, Err: fmt.Sprintf("child: %v: %s", err, msg)}
 		r.SetLatency(nil)
+		r.BrokerCPUSeconds = math.NaN()
 		return r
 	}
 	return r
@@ -162,6 +164,7 @@ type PerfSample struct {
 	P50, P95, P99  float64 // ms, over the line's interval
 	P999           float64
 	CPU            time.Duration
+	BrokerCPU      float64 // seconds since the run started; NaN: unknown
 	IO             int64
 	HaveCPU, HaveI bool
 }
@@ -189,7 +192,7 @@ func ParsePerfLine(line string) (PerfSample, bool) {
 // bytes are taken between the first and last periodic lines, so JVM start-up
 // and the first interval (JIT warm-up) are excluded.
 func RunPulsarPerf(ctx context.Context, home string, cfg Config, sc Scenario) Result {
-	r := Result{Client: JavaPerf, Scenario: sc.Name, Allocs: -1, WireBytes: -1, PeakRSS: -1}
+	r := Result{Client: JavaPerf, Scenario: sc.Name, Allocs: -1, WireBytes: -1, PeakRSS: -1, BrokerCPUSeconds: math.NaN()}
 	r.SetLatency(nil)
 	secs := 5*int(math.Ceil((cfg.Duration.Seconds()+1)/5)) + 6
 	dir, err := os.MkdirTemp("", "pulsar-perf-")
@@ -219,6 +222,7 @@ func RunPulsarPerf(ctx context.Context, home string, cfg Config, sc Scenario) Re
 		r.Err = err.Error()
 		return r
 	}
+	bcpu := StartBrokerCPU(cfg.BrokerPID)
 	var samples []PerfSample
 	var tail []string
 	var mu sync.Mutex
@@ -236,6 +240,7 @@ func RunPulsarPerf(ctx context.Context, home string, cfg Config, sc Scenario) Re
 			continue
 		}
 		s.CPU, s.HaveCPU = procCPU(cmd.Process.Pid)
+		s.BrokerCPU = bcpu.Seconds()
 		s.IO = procIO(strconv.Itoa(cmd.Process.Pid))
 		s.HaveI = s.IO >= 0
 		if rss := peakRSS(strconv.Itoa(cmd.Process.Pid)); rss > 0 {
@@ -265,6 +270,7 @@ func perfResult(r Result, samples []PerfSample) Result {
 	if a.HaveI && b.HaveI {
 		r.WireBytes = b.IO - a.IO
 	}
+	r.BrokerCPUSeconds = b.BrokerCPU - a.BrokerCPU // NaN if either is
 	r.P50, r.P95, r.P99, r.P999 = b.P50, b.P95, b.P99, b.P999
 	r.Note = "latency: last 5-s interval; no in-flight window"
 	return r

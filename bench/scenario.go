@@ -62,6 +62,9 @@ type Config struct {
 	Warmup   time.Duration // excluded from the window
 	Window   int           // in-flight messages (producers) and receiver queue (consumers)
 	Prefill  int           // messages in the consume backlog
+	// BrokerPID is the broker JVM's pid on this machine, whose CPU is sampled
+	// over the window (0: not sampled; see FindBrokerPID).
+	BrokerPID int
 }
 
 // TopicN returns the topic of producer i.
@@ -147,9 +150,11 @@ func RunChild(c Client, cfg Config, sc Scenario) Result {
 	time.Sleep(cfg.Warmup)
 	m0, e0 := m.msgs.Load(), m.errs.Load()
 	a := Snapshot()
+	bcpu := StartBrokerCPU(cfg.BrokerPID)
 	m.on.Store(true)
 	time.Sleep(cfg.Duration)
 	m1, e1 := m.msgs.Load(), m.errs.Load()
+	r.BrokerCPUSeconds = bcpu.Seconds()
 	b := Snapshot()
 	m.on.Store(false)
 	last := m.last.Load()

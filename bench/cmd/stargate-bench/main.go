@@ -39,10 +39,11 @@ func main() {
 		child     = flag.String("child", "", "internal: run one client in this process and print JSON")
 		topic     = flag.String("topic", "", "internal: topic of a child run")
 		sub       = flag.String("sub", "", "internal: subscription of a child run")
+		brokerPID = flag.Int("broker-pid", 0, "pid of the broker JVM whose CPU is sampled (default: found from the state file or the listening port; -1: none)")
 	)
 	flag.Parse()
 	cfg := bench.Config{URL: *url, Service: *service, Duration: *duration, Warmup: *warmup, Window: *window,
-		Prefill: *prefill, Topic: *topic, Sub: *sub}
+		Prefill: *prefill, Topic: *topic, Sub: *sub, BrokerPID: max(*brokerPID, 0)}
 
 	if *child != "" {
 		c, ok := bench.GoClients[*child]
@@ -90,13 +91,20 @@ func main() {
 	if *home == "" {
 		*home = findPulsarHome()
 	}
+	if *brokerPID == 0 {
+		pid, err := bench.FindBrokerPID(cfg.URL, *admin, cfg.Service)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "broker CPU not sampled:", err)
+		}
+		cfg.BrokerPID = pid
+	}
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Fprintf(os.Stderr, "broker ws=%s admin=%s service=%s pulsar-home=%s; %v per scenario after %v warm-up\n",
-		cfg.URL, *admin, cfg.Service, *home, cfg.Duration, cfg.Warmup)
+	fmt.Fprintf(os.Stderr, "broker ws=%s admin=%s service=%s pid=%d pulsar-home=%s; %v per scenario after %v warm-up\n",
+		cfg.URL, *admin, cfg.Service, cfg.BrokerPID, *home, cfg.Duration, cfg.Warmup)
 	rs := bench.Run(ctx, bench.RunConfig{Config: cfg, Clients: strings.Split(*clients, ","), Scenarios: scs,
 		PulsarHome: *home, Self: self, Log: os.Stderr})
 	_ = bench.WriteTable(os.Stdout, rs, *markdown)
