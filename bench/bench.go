@@ -239,7 +239,14 @@ func (r *Result) Row() []string {
 	if r.Allocs >= 0 {
 		allocs = per(float64(r.Allocs))
 	}
-	return []string{r.Client, r.Scenario, fmtNum(r.Rate()), mibs(r.PayloadBytes), mibs(r.WireBytes),
+	rate := fmtNum(r.Rate())
+	if r.Msgs <= 0 { // never a rate of 0: say what happened instead
+		rate = "n/a"
+		if r.Err == "" {
+			note = strings.TrimSpace("no message in the window; " + note)
+		}
+	}
+	return []string{r.Client, r.Scenario, rate, mibs(r.PayloadBytes), mibs(r.WireBytes),
 		fmtMs(r.P50), fmtMs(r.P95), fmtMs(r.P99), fmtMs(r.P999),
 		per(r.CPUSeconds * 1e6), brokerPer, allocs, rss, note}
 }

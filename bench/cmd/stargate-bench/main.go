@@ -31,7 +31,8 @@ func main() {
 		duration  = flag.Duration("duration", 10*time.Second, "measured window per scenario")
 		warmup    = flag.Duration("warmup", time.Second, "warm-up excluded from each window")
 		window    = flag.Int("window", 1000, "in-flight window / receiver queue")
-		prefill   = flag.Int("prefill", 2_000_000, "messages in the consume backlog")
+		prefill   = flag.Int("prefill", 1_000_000, "messages in the consume backlog; every consume row drains all of it")
+		drainTO   = flag.Duration("drain-timeout", 5*time.Minute, "longest a consume row may take to drain the backlog")
 		scenarios = flag.String("scenarios", "all", "comma-separated scenarios: "+names())
 		clients   = flag.String("clients", strings.Join(bench.AllClients, ","), "comma-separated clients")
 		home      = flag.String("pulsar-home", "", "Pulsar distribution with bin/pulsar-perf (default: the dockertest cache)")
@@ -43,7 +44,7 @@ func main() {
 	)
 	flag.Parse()
 	cfg := bench.Config{URL: *url, Service: *service, Duration: *duration, Warmup: *warmup, Window: *window,
-		Prefill: *prefill, Topic: *topic, Sub: *sub, BrokerPID: max(*brokerPID, 0)}
+		Prefill: *prefill, Topic: *topic, Sub: *sub, BrokerPID: max(*brokerPID, 0), DrainTimeout: *drainTO}
 
 	if *child != "" {
 		c, ok := bench.GoClients[*child]
@@ -108,6 +109,8 @@ func main() {
 	rs := bench.Run(ctx, bench.RunConfig{Config: cfg, Clients: strings.Split(*clients, ","), Scenarios: scs,
 		PulsarHome: *home, Self: self, Log: os.Stderr})
 	_ = bench.WriteTable(os.Stdout, rs, *markdown)
+	fmt.Println()
+	_ = bench.WriteRatios(os.Stdout, rs)
 }
 
 func names() string {
