@@ -2,10 +2,12 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"math"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -227,5 +229,50 @@ func TestRatiosAndOrder(t *testing.T) {
 	row := rs[1].Row()
 	if row[2] != "n/a" || !strings.Contains(row[len(row)-1], "no message") {
 		t.Errorf("empty row: %v", row)
+	}
+}
+
+// fakeConsumer delivers first messages at once, then the rest of the
+// backlog as soon as the window is open.
+func fakeConsumer(first int64) Client {
+	return Client{
+		Name:     "fake",
+		Supports: func(Scenario) (bool, string) { return true, "" },
+		Start: func(ctx context.Context, cfg Config, sc Scenario, m *Meter) (func(), error) {
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for range first {
+					m.Received(nil, -1)
+				}
+				for !m.Measuring() { // the window opens after cfg.Warmup
+					if ctx.Err() != nil {
+						return
+					}
+					time.Sleep(time.Millisecond)
+				}
+				for i := first; i < int64(cfg.Prefill) && ctx.Err() == nil; i++ {
+					m.Received(nil, -1)
+				}
+				<-ctx.Done()
+			})
+			return wg.Wait, nil
+		},
+	}
+}
+
+func TestConsumeDrainsTheBacklog(t *testing.T) {
+	sc, _ := ScenarioByName("consume-push")
+	cfg := Config{Warmup: 20 * time.Millisecond, Duration: time.Hour, Prefill: 10000, DrainTimeout: time.Minute}
+	r := RunChild(fakeConsumer(3000), cfg, sc)
+	if r.Err != "" || r.Msgs != 7000 || r.Seconds <= 0 || r.Seconds > 60 || !strings.Contains(r.Note, "drained 7000") {
+		t.Fatalf("drain row: %+v", r)
+	}
+	r = RunChild(fakeConsumer(10000), cfg, sc)
+	if !strings.Contains(r.Err, "drained during the") || r.Msgs != 0 || r.Row()[2] != "n/a" {
+		t.Fatalf("backlog drained in the warm-up: %+v", r)
+	}
+	cfg.Prefill = 0
+	if r = RunChild(fakeConsumer(0), cfg, sc); r.Err == "" {
+		t.Fatalf("no backlog size: %+v", r)
 	}
 }
