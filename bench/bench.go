@@ -198,12 +198,16 @@ var Columns = []string{"client", "scenario", "msg/s", "MiB/s payload", "MiB/s wi
 
 // Row formats r as table cells.
 func (r *Result) Row() []string {
-	if r.NA {
+	if r.NA || (r.Err != "" && r.Msgs <= 0) { // nothing measured: no figures at all
+		note := r.Note
+		if !r.NA {
+			note = strings.TrimSpace("error: " + r.Err + "; " + note)
+		}
 		row := []string{r.Client, r.Scenario}
 		for range len(Columns) - 3 {
 			row = append(row, "n/a")
 		}
-		return append(row, r.Note)
+		return append(row, note)
 	}
 	note := r.Note
 	if r.Err != "" {

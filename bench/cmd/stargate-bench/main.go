@@ -31,7 +31,7 @@ func main() {
 		duration  = flag.Duration("duration", 10*time.Second, "measured window per scenario")
 		warmup    = flag.Duration("warmup", time.Second, "warm-up excluded from each window")
 		window    = flag.Int("window", 1000, "in-flight window / receiver queue")
-		prefill   = flag.Int("prefill", 1_000_000, "messages in the consume backlog; every consume row drains all of it")
+		prefill   = flag.Int("prefill", 2_000_000, "messages in the consume backlog; every consume row drains all of it")
 		drainTO   = flag.Duration("drain-timeout", 5*time.Minute, "longest a consume row may take to drain the backlog")
 		scenarios = flag.String("scenarios", "all", "comma-separated scenarios: "+names())
 		clients   = flag.String("clients", strings.Join(bench.AllClients, ","), "comma-separated clients")
