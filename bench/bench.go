@@ -114,9 +114,12 @@ type Result struct {
 	// Latencies in milliseconds; NaN when not measured.
 	P50, P95, P99, P999 float64 `json:"-"`
 
-	CPUSeconds float64 `json:"-"`       // user+system during the window; NaN: unknown
-	Allocs     int64   `json:"allocs"`  // heap allocations during the window; -1: unknown
-	PeakRSS    int64   `json:"peakRSS"` // bytes; -1: unknown
+	CPUSeconds float64 `json:"-"` // user+system during the window; NaN: unknown
+	// BrokerCPUSeconds is the broker JVM's user+system CPU during the same
+	// window (see broker_cpu.go); NaN: unknown.
+	BrokerCPUSeconds float64 `json:"-"`
+	Allocs           int64   `json:"allocs"`  // heap allocations during the window; -1: unknown
+	PeakRSS          int64   `json:"peakRSS"` // bytes; -1: unknown
 }
 
 // NA returns the row of a scenario the client cannot run.
@@ -150,7 +153,8 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		P99  *float64 `json:"p99"`
 		P999 *float64 `json:"p999"`
 		CPU  *float64 `json:"cpuSeconds"`
-	}{plain(r), f(r.P50), f(r.P95), f(r.P99), f(r.P999), f(r.CPUSeconds)})
+		BCPU *float64 `json:"brokerCpuSeconds"`
+	}{plain(r), f(r.P50), f(r.P95), f(r.P99), f(r.P999), f(r.CPUSeconds), f(r.BrokerCPUSeconds)})
 }
 
 // UnmarshalJSON reverses MarshalJSON.
@@ -163,6 +167,7 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 		P99  *float64 `json:"p99"`
 		P999 *float64 `json:"p999"`
 		CPU  *float64 `json:"cpuSeconds"`
+		BCPU *float64 `json:"brokerCpuSeconds"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
@@ -175,6 +180,7 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 		return *p
 	}
 	r.P50, r.P95, r.P99, r.P999, r.CPUSeconds = g(v.P50), g(v.P95), g(v.P99), g(v.P999), g(v.CPU)
+	r.BrokerCPUSeconds = g(v.BCPU)
 	return nil
 }
 
@@ -188,16 +194,20 @@ func (r *Result) Rate() float64 {
 
 // Columns is the table header.
 var Columns = []string{"client", "scenario", "msg/s", "MiB/s payload", "MiB/s wire",
-	"p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "CPU µs/msg", "allocs/msg", "peak RSS MiB", "note"}
+	"p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "CPU µs/msg", "broker µs/msg", "allocs/msg", "peak RSS MiB", "note"}
 
 // Row formats r as table cells.
 func (r *Result) Row() []string {
-	if r.NA {
+	if r.NA || (r.Err != "" && r.Msgs <= 0) { // nothing measured: no figures at all
+		note := r.Note
+		if !r.NA {
+			note = strings.TrimSpace("error: " + r.Err + "; " + note)
+		}
 		row := []string{r.Client, r.Scenario}
 		for range len(Columns) - 3 {
 			row = append(row, "n/a")
 		}
-		return append(row, r.Note)
+		return append(row, note)
 	}
 	note := r.Note
 	if r.Err != "" {
@@ -219,6 +229,12 @@ func (r *Result) Row() []string {
 		}
 		return fmtNum(float64(b) / sec / (1 << 20))
 	}
+	// ≤ 0 is "unknown" too: a zero Result has 0, and a real window shorter
+	// than the 10-ms clock tick can read 0.
+	brokerPer := "n/a"
+	if r.BrokerCPUSeconds > 0 {
+		brokerPer = per(r.BrokerCPUSeconds * 1e6)
+	}
 	rss := "n/a"
 	if r.PeakRSS >= 0 {
 		rss = fmtNum(float64(r.PeakRSS) / (1 << 20))
@@ -227,9 +243,16 @@ func (r *Result) Row() []string {
 	if r.Allocs >= 0 {
 		allocs = per(float64(r.Allocs))
 	}
-	return []string{r.Client, r.Scenario, fmtNum(r.Rate()), mibs(r.PayloadBytes), mibs(r.WireBytes),
+	rate := fmtNum(r.Rate())
+	if r.Msgs <= 0 { // never a rate of 0: say what happened instead
+		rate = "n/a"
+		if r.Err == "" {
+			note = strings.TrimSpace("no message in the window; " + note)
+		}
+	}
+	return []string{r.Client, r.Scenario, rate, mibs(r.PayloadBytes), mibs(r.WireBytes),
 		fmtMs(r.P50), fmtMs(r.P95), fmtMs(r.P99), fmtMs(r.P999),
-		per(r.CPUSeconds * 1e6), allocs, rss, note}
+		per(r.CPUSeconds * 1e6), brokerPer, allocs, rss, note}
 }
 
 // fmtNum prints three significant digits, without exponent.

@@ -2,10 +2,13 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,7 +135,9 @@ func TestSmoke(t *testing.T) {
 			service = s.Brokers[dockertest.Plain].ServiceURL
 		}
 	}
-	base := Config{URL: b.WSURL, Service: service, Duration: time.Second, Warmup: 200 * time.Millisecond, Window: 100}
+	const smokeBacklog = 5000
+	base := Config{URL: b.WSURL, Service: service, Duration: time.Second, Warmup: 200 * time.Millisecond, Window: 100,
+		Prefill: smokeBacklog, DrainTimeout: 3 * time.Minute}
 	produce, _ := ScenarioByName("produce-100B")
 	consume, _ := ScenarioByName("consume-push")
 	pull, _ := ScenarioByName("consume-pull")
@@ -140,7 +145,7 @@ func TestSmoke(t *testing.T) {
 	if service != "" {
 		cfg := base
 		cfg.Topic = backlog
-		if err := Prefill(t.Context(), cfg, 20000, 100); err != nil {
+		if err := Prefill(t.Context(), cfg, smokeBacklog, 100); err != nil {
 			t.Fatalf("prefill: %v", err)
 		}
 	}
@@ -168,11 +173,109 @@ func TestSmoke(t *testing.T) {
 				if r.Err != "" || r.Msgs <= 0 || r.Seconds <= 0 {
 					t.Fatalf("%s: %+v", c.Name, r)
 				}
+				// The row must have drained the whole backlog; with warm-up 0 a
+				// few messages may still land before the window opens.
+				if sc.Kind == Consume && (r.Msgs > smokeBacklog || !strings.HasPrefix(r.Note, "drained ") ||
+					!strings.Contains(r.Note, fmt.Sprintf("(backlog %d − %d in warm-up)", smokeBacklog, smokeBacklog-r.Msgs))) {
+					t.Errorf("%s: drained %d of a backlog of %d: %q", c.Name, r.Msgs, smokeBacklog, r.Note)
+				}
 				if sc.Kind == Produce && math.IsNaN(r.P50) {
 					t.Errorf("%s: no latency recorded", c.Name)
 				}
 				t.Logf("%s", strings.Join(r.Row(), " "))
 			})
 		}
+	}
+}
+
+func TestParseJavaPeriodic(t *testing.T) {
+	const prod = `2026-12-03T17:38:10,351+0000 [main] INFO  org.apache.pulsar.testclient.PerformanceProducer - Throughput produced:  181580 msg ---  12074.3 msg/s ---      9.2 Mbit/s  --- failure      0.0 msg/s --- Latency: mean:  30.610 ms - med:  19.088 - 95pct:  88.554 - 99pct: 161.727 - 99.9pct: 218.955 - 99.99pct: 223.137 - Max: 224.316`
+	s, ok := ParseJavaPeriodic(prod)
+	if !ok || s.Count != 181580 || s.Rate != 12074.3 || s.P50 != 19.088 || s.P95 != 88.554 || s.P99 != 161.727 || s.P999 != 218.955 {
+		t.Fatalf("produce line: %+v %v", s, ok)
+	}
+	const cons = `2026-12-03T17:40:10,351+0000 [main] INFO  org.apache.pulsar.testclient.PerformanceConsumer - Throughput received: 1,234,567 msg --- 51308.136  msg/s --- 39.145 Mbit/s  --- AckRate: 51307.9 msg/s --- ack failed 0 msg`
+	s, ok = ParseJavaPeriodic(cons)
+	if !ok || s.Count != 1234567 || s.Rate != 51308.136 || !math.IsNaN(s.P50) {
+		t.Fatalf("consume line: %+v %v", s, ok)
+	}
+	if _, ok := ParseJavaPeriodic("2026-12-03T17:36:36,475+0000 [perf-client-shutdown] INFO  x - Aggregated throughput stats --- 300000 records received --- 51308.136 msg/s"); ok {
+		t.Error("parsed the aggregate line")
+	}
+	if m := javaAggCons.FindStringSubmatch("Aggregated throughput stats --- 300000 records received --- 51308.136 msg/s"); m == nil || atoi64(m[1]) != 300000 {
+		t.Errorf("aggregate: %v", m)
+	}
+}
+
+func TestRatiosAndOrder(t *testing.T) {
+	if got := strings.Join(stargateLast([]string{"stargate", "raw-blaster", "pulsar-perf"}), ","); got != "raw-blaster,pulsar-perf,stargate" {
+		t.Errorf("stargateLast = %s", got)
+	}
+	if AllClients[len(AllClients)-1] != Stargate.Name {
+		t.Errorf("AllClients does not end with stargate: %v", AllClients)
+	}
+	rs := []Result{
+		{Client: Blaster.Name, Scenario: "consume-push", Msgs: 200, Seconds: 1},
+		{Client: PulsarGo.Name, Scenario: "consume-push", Msgs: 0, Seconds: 1},
+		NA(JavaPerf, "consume-push", "none"),
+		{Client: JavaClient, Scenario: "consume-push", Msgs: 400, Seconds: 1},
+		{Client: Stargate.Name, Scenario: "consume-push", Msgs: 100, Seconds: 1},
+	}
+	var b bytes.Buffer
+	if err := WriteRatios(&b, rs); err != nil {
+		t.Fatal(err)
+	}
+	if want := "| consume-push | 100 | 0.500 | n/a | n/a | 0.250 |"; !strings.Contains(b.String(), want) {
+		t.Errorf("ratios:\n%s\nwant line %s", b.String(), want)
+	}
+	// a row without messages never shows a rate of 0
+	row := rs[1].Row()
+	if row[2] != "n/a" || !strings.Contains(row[len(row)-1], "no message") {
+		t.Errorf("empty row: %v", row)
+	}
+}
+
+// fakeConsumer delivers first messages at once, then the rest of the
+// backlog as soon as the window is open.
+func fakeConsumer(first int64) Client {
+	return Client{
+		Name:     "fake",
+		Supports: func(Scenario) (bool, string) { return true, "" },
+		Start: func(ctx context.Context, cfg Config, sc Scenario, m *Meter) (func(), error) {
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for range first {
+					m.Received(nil, -1)
+				}
+				for !m.Measuring() { // the window opens after cfg.Warmup
+					if ctx.Err() != nil {
+						return
+					}
+					time.Sleep(time.Millisecond)
+				}
+				for i := first; i < int64(cfg.Prefill) && ctx.Err() == nil; i++ {
+					m.Received(nil, -1)
+				}
+				<-ctx.Done()
+			})
+			return wg.Wait, nil
+		},
+	}
+}
+
+func TestConsumeDrainsTheBacklog(t *testing.T) {
+	sc, _ := ScenarioByName("consume-push")
+	cfg := Config{Warmup: 20 * time.Millisecond, Duration: time.Hour, Prefill: 10000, DrainTimeout: time.Minute}
+	r := RunChild(fakeConsumer(3000), cfg, sc)
+	if r.Err != "" || r.Msgs != 7000 || r.Seconds <= 0 || r.Seconds > 60 || !strings.Contains(r.Note, "drained 7000") {
+		t.Fatalf("drain row: %+v", r)
+	}
+	r = RunChild(fakeConsumer(10000), cfg, sc)
+	if !strings.Contains(r.Err, "drained during the") || r.Msgs != 0 || r.Row()[2] != "n/a" {
+		t.Fatalf("backlog drained in the warm-up: %+v", r)
+	}
+	cfg.Prefill = 0
+	if r = RunChild(fakeConsumer(0), cfg, sc); r.Err == "" {
+		t.Fatalf("no backlog size: %+v", r)
 	}
 }

@@ -29,8 +29,27 @@ var GoClients = map[string]Client{
 	PulsarGo.Name: PulsarGo,
 }
 
-// AllClients is the default client list, in table order.
-var AllClients = []string{Stargate.Name, Blaster.Name, Naive.Name, JavaPerf, PulsarGo.Name}
+// AllClients is the default client list, in table order. stargate comes
+// last: the broker JVM's JIT and caches then favour the peers, not us (Run
+// moves it last in any list).
+var AllClients = []string{Blaster.Name, Naive.Name, JavaPerf, JavaClient, PulsarGo.Name, Stargate.Name}
+
+// stargateLast returns names with stargate moved to the end.
+func stargateLast(names []string) []string {
+	out := make([]string, 0, len(names))
+	last := false
+	for _, n := range names {
+		if n == Stargate.Name {
+			last = true
+			continue
+		}
+		out = append(out, n)
+	}
+	if last {
+		out = append(out, Stargate.Name)
+	}
+	return out
+}
 
 // JavaSupports tells which scenarios pulsar-perf websocket-producer can run.
 func JavaSupports(sc Scenario) (bool, string) {
@@ -66,6 +85,7 @@ func Run(ctx context.Context, rc RunConfig) []Result {
 	id := strconv.FormatInt(time.Now().Unix(), 36)
 	backlog := ""
 	var out []Result
+	clients := stargateLast(rc.Clients)
 	for _, sc := range rc.Scenarios {
 		if sc.Kind == Consume && backlog == "" {
 			backlog = "persistent://public/default/bench-" + id + "-backlog"
@@ -80,8 +100,11 @@ func Run(ctx context.Context, rc RunConfig) []Result {
 				logf("prefill: %v", err)
 			}
 			logf("prefill done in %v", time.Since(t).Round(time.Millisecond))
+			if err != nil {
+				backlog = "" // every consume row must say so, not drain a partial backlog
+			}
 		}
-		for _, name := range rc.Clients {
+		for _, name := range clients {
 			if ctx.Err() != nil {
 				return out
 			}
@@ -93,6 +116,18 @@ func Run(ctx context.Context, rc RunConfig) []Result {
 			}
 			var r Result
 			switch {
+			case sc.Kind == Consume && backlog == "":
+				r = Result{Client: name, Scenario: sc.Name, Err: "prefill of the backlog failed", BrokerCPUSeconds: math.NaN()}
+				r.SetLatency(nil)
+			case name == JavaClient:
+				if ok, why := JavaClientSupports(sc); !ok {
+					r = NA(name, sc.Name, why)
+				} else if rc.PulsarHome == "" {
+					r = NA(name, sc.Name, "no Pulsar distribution found")
+				} else {
+					logf("running %s / %s", name, sc.Name)
+					r = RunJavaClient(ctx, rc.PulsarHome, cfg, sc)
+				}
 			case name == JavaPerf:
 				if ok, why := JavaSupports(sc); !ok {
 					r = NA(name, sc.Name, why)
@@ -128,11 +163,13 @@ func Run(ctx context.Context, rc RunConfig) []Result {
 func ChildArgs(client string, cfg Config, sc Scenario) []string {
 	return []string{"-child", client, "-scenarios", sc.Name, "-topic", cfg.Topic, "-sub", cfg.Sub,
 		"-url", cfg.URL, "-service", cfg.Service, "-duration", cfg.Duration.String(),
-		"-warmup", cfg.Warmup.String(), "-window", strconv.Itoa(cfg.Window)}
+		"-warmup", cfg.Warmup.String(), "-window", strconv.Itoa(cfg.Window),
+		"-broker-pid", strconv.Itoa(cfg.BrokerPID), "-prefill", strconv.Itoa(cfg.Prefill),
+		"-drain-timeout", cfg.drainTimeout().String()}
 }
 
 func runChildProcess(ctx context.Context, self, client string, cfg Config, sc Scenario) Result {
-	ctx, cancel := context.WithTimeout(ctx, cfg.Warmup+cfg.Duration+2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, cfg.Warmup+max(cfg.Duration, cfg.drainTimeout())+2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, self, ChildArgs(client, cfg, sc)...)
 	var stdout, stderr bytes.Buffer
@@ -146,6 +183,7 @@ func runChildProcess(ctx context.Context, self, client string, cfg Config, sc Sc
 		}
 		r = Result{Client: client, Scenario: sc.Name, Err: fmt.Sprintf("child: %v: %s", err, msg)}
 		r.SetLatency(nil)
+		r.BrokerCPUSeconds = math.NaN()
 		return r
 	}
 	return r
@@ -162,6 +200,7 @@ type PerfSample struct {
 	P50, P95, P99  float64 // ms, over the line's interval
 	P999           float64
 	CPU            time.Duration
+	BrokerCPU      float64 // seconds since the run started; NaN: unknown
 	IO             int64
 	HaveCPU, HaveI bool
 }
@@ -189,7 +228,7 @@ func ParsePerfLine(line string) (PerfSample, bool) {
 // bytes are taken between the first and last periodic lines, so JVM start-up
 // and the first interval (JIT warm-up) are excluded.
 func RunPulsarPerf(ctx context.Context, home string, cfg Config, sc Scenario) Result {
-	r := Result{Client: JavaPerf, Scenario: sc.Name, Allocs: -1, WireBytes: -1, PeakRSS: -1}
+	r := Result{Client: JavaPerf, Scenario: sc.Name, Allocs: -1, WireBytes: -1, PeakRSS: -1, BrokerCPUSeconds: math.NaN()}
 	r.SetLatency(nil)
 	secs := 5*int(math.Ceil((cfg.Duration.Seconds()+1)/5)) + 6
 	dir, err := os.MkdirTemp("", "pulsar-perf-")
@@ -219,6 +258,7 @@ func RunPulsarPerf(ctx context.Context, home string, cfg Config, sc Scenario) Re
 		r.Err = err.Error()
 		return r
 	}
+	bcpu := StartBrokerCPU(cfg.BrokerPID)
 	var samples []PerfSample
 	var tail []string
 	var mu sync.Mutex
@@ -236,6 +276,7 @@ func RunPulsarPerf(ctx context.Context, home string, cfg Config, sc Scenario) Re
 			continue
 		}
 		s.CPU, s.HaveCPU = procCPU(cmd.Process.Pid)
+		s.BrokerCPU = bcpu.Seconds()
 		s.IO = procIO(strconv.Itoa(cmd.Process.Pid))
 		s.HaveI = s.IO >= 0
 		if rss := peakRSS(strconv.Itoa(cmd.Process.Pid)); rss > 0 {
@@ -265,6 +306,7 @@ func perfResult(r Result, samples []PerfSample) Result {
 	if a.HaveI && b.HaveI {
 		r.WireBytes = b.IO - a.IO
 	}
+	r.BrokerCPUSeconds = b.BrokerCPU - a.BrokerCPU // NaN if either is
 	r.P50, r.P95, r.P99, r.P999 = b.P50, b.P95, b.P99, b.P999
 	r.Note = "latency: last 5-s interval; no in-flight window"
 	return r

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,7 +60,19 @@ type Config struct {
 	Duration time.Duration // measured window
 	Warmup   time.Duration // excluded from the window
 	Window   int           // in-flight messages (producers) and receiver queue (consumers)
-	Prefill  int           // messages in the consume backlog
+	Prefill  int           // messages in the consume backlog (Consume rows drain all of them)
+	// DrainTimeout bounds a consume row's window (0: 5 minutes).
+	DrainTimeout time.Duration
+	// BrokerPID is the broker JVM's pid on this machine, whose CPU is sampled
+	// over the window (0: not sampled; see FindBrokerPID).
+	BrokerPID int
+}
+
+func (c Config) drainTimeout() time.Duration {
+	if c.DrainTimeout <= 0 {
+		return 5 * time.Minute
+	}
+	return c.DrainTimeout
 }
 
 // TopicN returns the topic of producer i.
@@ -79,6 +90,12 @@ type Meter struct {
 	msgs atomic.Int64
 	errs atomic.Int64
 	last atomic.Int64 // unix nanos of the last message counted
+
+	// target > 0: consume rows drain a backlog of target messages; the
+	// message that reaches it stores its time in drainedAt and closes drained.
+	target    int64
+	drained   chan struct{}
+	drainedAt atomic.Int64
 
 	mu    sync.Mutex
 	hists []*Histogram
@@ -105,8 +122,16 @@ func (m *Meter) Done(h *Histogram, d time.Duration) {
 // Received is Done for consumers: it also remembers when the last message
 // came, to detect a drained backlog.
 func (m *Meter) Received(h *Histogram, d time.Duration) {
-	m.Done(h, d)
-	m.last.Store(time.Now().UnixNano())
+	n := m.msgs.Add(1)
+	if h != nil && d >= 0 && m.on.Load() {
+		h.Record(d)
+	}
+	now := time.Now().UnixNano()
+	m.last.Store(now)
+	if m.target > 0 && n == m.target {
+		m.drainedAt.Store(now)
+		close(m.drained)
+	}
 }
 
 var nanF = math.NaN()
@@ -130,12 +155,30 @@ type Client struct {
 
 // RunChild runs one client in one scenario in this process: connect, warm
 // up, measure for cfg.Duration, tear down.
+//
+// Consume rows measure differently: the backlog holds exactly cfg.Prefill
+// messages (a fresh topic, each client on its own subscription from
+// Earliest), the first cfg.Warmup of draining is excluded, and the window
+// runs from the end of the warm-up until the last message of the backlog
+// arrives. msg/s is then (Prefill − warm-up count) ÷ that time: the consumer
+// was never starved, so the rate is neither 0 nor a lower bound. A backlog
+// drained during the warm-up, or not drained within cfg.DrainTimeout, is an
+// explicit error or note on the row.
 func RunChild(c Client, cfg Config, sc Scenario) Result {
-	r := Result{Client: c.Name, Scenario: sc.Name}
+	r := Result{Client: c.Name, Scenario: sc.Name, BrokerCPUSeconds: nanF}
 	if ok, why := c.Supports(sc); !ok {
 		return NA(c.Name, sc.Name, why)
 	}
 	m := &Meter{}
+	drain := sc.Kind == Consume
+	if drain {
+		if cfg.Prefill <= 0 {
+			r.Err = "consume row without a backlog size (-prefill)"
+			r.SetLatency(nil)
+			return r
+		}
+		m.target, m.drained = int64(cfg.Prefill), make(chan struct{})
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	wait, err := c.Start(ctx, cfg, sc, m)
@@ -147,12 +190,31 @@ func RunChild(c Client, cfg Config, sc Scenario) Result {
 	time.Sleep(cfg.Warmup)
 	m0, e0 := m.msgs.Load(), m.errs.Load()
 	a := Snapshot()
+	bcpu := StartBrokerCPU(cfg.BrokerPID)
 	m.on.Store(true)
-	time.Sleep(cfg.Duration)
+	timedOut := false
+	if drain {
+		if m0 >= m.target {
+			cancel()
+			wait()
+			r.Err = fmt.Sprintf("the whole backlog of %d messages was drained during the %v warm-up: raise -prefill", m.target, cfg.Warmup)
+			r.SetLatency(nil)
+			return r
+		}
+		t := time.NewTimer(cfg.drainTimeout())
+		select {
+		case <-m.drained:
+		case <-t.C:
+			timedOut = true
+		}
+		t.Stop()
+	} else {
+		time.Sleep(cfg.Duration)
+	}
 	m1, e1 := m.msgs.Load(), m.errs.Load()
+	r.BrokerCPUSeconds = bcpu.Seconds()
 	b := Snapshot()
 	m.on.Store(false)
-	last := m.last.Load()
 	cancel()
 	wait()
 	r.Fill(a, b)
@@ -163,10 +225,15 @@ func RunChild(c Client, cfg Config, sc Scenario) Result {
 		h.Merge(x)
 	}
 	r.SetLatency(&h)
-	if sc.Kind == Consume {
+	if drain {
 		r.P50, r.P95, r.P99, r.P999 = nanF, nanF, nanF, nanF
-		if last != 0 && b.When.Sub(time.Unix(0, last)) > 500*time.Millisecond {
-			r.Note = strings.TrimSpace(r.Note + " backlog drained before the window ended: rate underestimated")
+		if timedOut {
+			r.Note = fmt.Sprintf("backlog not drained within %.1f s: %d of %d after warm-up (rate over a never-starved window)", r.Seconds, m1, m.target)
+		} else {
+			// the window ends with the backlog's last message, not with the snapshot
+			r.Seconds = time.Duration(m.drainedAt.Load() - a.When.UnixNano()).Seconds()
+			r.Msgs = m.target - m0
+			r.Note = fmt.Sprintf("drained %d (backlog %d − %d in warm-up) in %.2f s", r.Msgs, m.target, m0, r.Seconds)
 		}
 	}
 	return r

@@ -31,7 +31,8 @@ func main() {
 		duration  = flag.Duration("duration", 10*time.Second, "measured window per scenario")
 		warmup    = flag.Duration("warmup", time.Second, "warm-up excluded from each window")
 		window    = flag.Int("window", 1000, "in-flight window / receiver queue")
-		prefill   = flag.Int("prefill", 2_000_000, "messages in the consume backlog")
+		prefill   = flag.Int("prefill", 2_000_000, "messages in the consume backlog; every consume row drains all of it")
+		drainTO   = flag.Duration("drain-timeout", 5*time.Minute, "longest a consume row may take to drain the backlog")
 		scenarios = flag.String("scenarios", "all", "comma-separated scenarios: "+names())
 		clients   = flag.String("clients", strings.Join(bench.AllClients, ","), "comma-separated clients")
 		home      = flag.String("pulsar-home", "", "Pulsar distribution with bin/pulsar-perf (default: the dockertest cache)")
@@ -39,10 +40,11 @@ func main() {
 		child     = flag.String("child", "", "internal: run one client in this process and print JSON")
 		topic     = flag.String("topic", "", "internal: topic of a child run")
 		sub       = flag.String("sub", "", "internal: subscription of a child run")
+		brokerPID = flag.Int("broker-pid", 0, "pid of the broker JVM whose CPU is sampled (default: found from the state file or the listening port; -1: none)")
 	)
 	flag.Parse()
 	cfg := bench.Config{URL: *url, Service: *service, Duration: *duration, Warmup: *warmup, Window: *window,
-		Prefill: *prefill, Topic: *topic, Sub: *sub}
+		Prefill: *prefill, Topic: *topic, Sub: *sub, BrokerPID: max(*brokerPID, 0), DrainTimeout: *drainTO}
 
 	if *child != "" {
 		c, ok := bench.GoClients[*child]
@@ -90,16 +92,25 @@ func main() {
 	if *home == "" {
 		*home = findPulsarHome()
 	}
+	if *brokerPID == 0 {
+		pid, err := bench.FindBrokerPID(cfg.URL, *admin, cfg.Service)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "broker CPU not sampled:", err)
+		}
+		cfg.BrokerPID = pid
+	}
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Fprintf(os.Stderr, "broker ws=%s admin=%s service=%s pulsar-home=%s; %v per scenario after %v warm-up\n",
-		cfg.URL, *admin, cfg.Service, *home, cfg.Duration, cfg.Warmup)
+	fmt.Fprintf(os.Stderr, "broker ws=%s admin=%s service=%s pid=%d pulsar-home=%s; %v per scenario after %v warm-up\n",
+		cfg.URL, *admin, cfg.Service, cfg.BrokerPID, *home, cfg.Duration, cfg.Warmup)
 	rs := bench.Run(ctx, bench.RunConfig{Config: cfg, Clients: strings.Split(*clients, ","), Scenarios: scs,
 		PulsarHome: *home, Self: self, Log: os.Stderr})
 	_ = bench.WriteTable(os.Stdout, rs, *markdown)
+	fmt.Println()
+	_ = bench.WriteRatios(os.Stdout, rs)
 }
 
 func names() string {
