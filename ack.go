@@ -33,6 +33,11 @@ func (m Message) Nack(ctx context.Context) error {
 }
 
 func (m Message) settle(ctx context.Context, nack bool) error {
+	if m.batch != nil {
+		err := m.batch.settle(ctx, nack)
+		m.batch.ack.from.in.settled(nack, len(m.Payload), err)
+		return err
+	}
 	if m.from == nil || m.ID.wire == "" {
 		return ErrInvalidMessage
 	}

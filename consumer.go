@@ -37,6 +37,7 @@ type Consumer struct {
 	l            *link
 	in           *inbox
 	seq          sequence
+	crypto       *consumerCrypto // client-side decryption; nil without ConsumerOptions.KeyReader
 
 	permitMu   sync.Mutex
 	permits    *backpressure.Permits // nil in push mode
@@ -139,6 +140,7 @@ func multiTopicQuery(q url.Values, topics []string, pattern string) ([]Topic, er
 
 func (c *Client) newConsumer(ctx context.Context, path string, t Topic, sub string, o ConsumerOptions, q url.Values) (*Consumer, error) {
 	cons := &Consumer{params: q, topic: t, subscription: sub, nonDurable: o.Mode == NonDurable, in: newInbox(o.window(), t, nil)}
+	cons.crypto = newConsumerCrypto(&o, q)
 	cons.seq.take = cons.take
 	if o.PullMode {
 		cons.permits = backpressure.NewPermits(o.PullWindow, o.PullWindow/2)
@@ -193,6 +195,10 @@ func (c *Consumer) Batches(ctx context.Context, size int, wait time.Duration) it
 // (Ack on it would do nothing), and after Seek it is from before the seek.
 func (c *Consumer) take(ctx context.Context) (Message, error) {
 	for {
+		if m, ok := c.crypto.pop(); ok {
+			c.in.got(ctx, m)
+			return m, nil
+		}
 		c.demand()
 		m, err := c.in.next(ctx, 0)
 		if err != nil {
@@ -202,6 +208,15 @@ func (c *Consumer) take(ctx context.Context) (Message, error) {
 			continue
 		}
 		c.taken(m)
+		if c.crypto != nil && m.Encryption != nil {
+			var ok bool
+			if m, ok, err = c.open(ctx, m); err != nil || !ok {
+				if err != nil {
+					return Message{}, err
+				}
+				continue
+			}
+		}
 		c.in.got(ctx, m)
 		return m, nil
 	}

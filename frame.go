@@ -232,6 +232,7 @@ type inFrame struct {
 	RedeliveryCount int               `json:"redeliveryCount"`
 	Key             *string           `json:"key"`
 	EndOfTopic      *bool             `json:"endOfTopic"`
+	Encryption      json.RawMessage   `json:"encryptionContext"`
 }
 
 // decodeInbound parses a consumer or reader frame. For an isEndOfTopic reply
@@ -275,6 +276,11 @@ func decodeInbound(data []byte, topic Topic) (m Message, eot *bool, err error) {
 	}
 	if f.has(fKey) {
 		m.Key = string(f.str[fKey])
+	}
+	if f.has(fEncryption) {
+		if m.Encryption, err = parseEncryptionContext(f.encCtx); err != nil {
+			return Message{}, nil, &ProtocolError{Frame: truncate(data), Err: err}
+		}
 	}
 	if t := f.str[fPublishTime]; len(t) > 0 {
 		if m.PublishTime, err = parseTime(t); err != nil {
@@ -320,6 +326,9 @@ func decodeInboundJSON(data []byte, topic Topic) (m Message, eot *bool, err erro
 	}
 	if f.Key != nil {
 		m.Key = *f.Key
+	}
+	if m.Encryption, err = parseEncryptionContext(f.Encryption); err != nil {
+		return Message{}, nil, &ProtocolError{Frame: truncate(data), Err: err}
 	}
 	if f.PublishTime != "" {
 		if m.PublishTime, err = time.Parse(time.RFC3339Nano, f.PublishTime); err != nil {

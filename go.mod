@@ -12,6 +12,8 @@ require (
 
 require (
 	github.com/klauspost/compress v1.17.9 // indirect
+	github.com/pierrec/lz4/v4 v4.1.33 // indirect
 	go.uber.org/atomic v1.7.0 // indirect
 	go.uber.org/multierr v1.9.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 )

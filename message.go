@@ -53,8 +53,14 @@ type Message struct {
 	// RedeliveryCount counts earlier deliveries of this message to the
 	// subscription (after a Nack, an ack timeout or a lost consumer).
 	RedeliveryCount int
+	// Encryption is set on a received message whose Payload is still
+	// end-to-end encrypted: it says how to decrypt it (see Decrypt). It is
+	// nil on messages a consumer with ConsumerOptions.KeyReader decrypted,
+	// and on messages that were not encrypted. It is ignored when sending.
+	Encryption *EncryptionContext
 
-	from *inConn // the connection that delivered it; nil unless from a Consumer
+	from  *inConn   // the connection that delivered it; nil unless from a Consumer
+	batch *batchRef // the entry's shared acknowledgement, for a message split from a batch
 }
 
 // MessageID identifies a message within a topic: the ledger and entry the

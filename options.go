@@ -137,15 +137,20 @@ type ProducerOptions struct {
 	RoutingMode RoutingMode
 	// HashingScheme hashes keys to partitions.
 	HashingScheme HashingScheme
-	// Compression compresses what the broker-side producer stores.
+	// Compression compresses what the broker-side producer stores; with
+	// Encryption, the client compresses each message before encrypting it
+	// (the server cannot), in the framing Pulsar's clients read.
 	Compression CompressionType
 	// InitialSequenceID is the broker's deduplication baseline; zero means
 	// not set.
 	InitialSequenceID int64
 	// EncryptionKeys names the public keys the server encrypts messages
 	// with (server-side encryption; the server must be configured with a
-	// crypto key reader).
+	// crypto key reader). Not with Encryption.
 	EncryptionKeys []string
+	// Encryption turns on client-side end-to-end encryption: the client
+	// encrypts, the server never sees the keys (see ProducerEncryption).
+	Encryption *ProducerEncryption
 
 	// MaxInFlight bounds the sends awaiting acknowledgement; Send waits for
 	// a slot. Zero means 1000.
@@ -263,8 +268,23 @@ type ConsumerOptions struct {
 	// (ReceiverQueueSize).
 	PullWindow int
 	// CryptoFailureAction says what to do with messages that cannot be
-	// decrypted; the zero value is CryptoFail.
+	// decrypted; the zero value is CryptoFail. Without KeyReader it is the
+	// server's action (see CryptoFailureAction); with KeyReader it is the
+	// client's.
 	CryptoFailureAction CryptoFailureAction
+	// KeyReader turns on client-side decryption of end-to-end encrypted
+	// messages: the consumer asks the server for them as they were
+	// produced (cryptoFailureAction=CONSUME on the wire) and decrypts,
+	// decompresses and splits batches itself, with the private keys
+	// KeyReader gives (see Decrypt and ProducerEncryption). A message it
+	// cannot decrypt follows CryptoFailureAction, with a *CryptoError:
+	// CryptoFail yields the error (the range ends; the message, in
+	// CryptoError.Message, stays unacknowledged until Ack or Nack on it, or
+	// a redelivery; ranging again goes on with the next message),
+	// CryptoDiscard acknowledges and drops it (ConsumerStats.Discarded),
+	// CryptoConsume delivers it still encrypted, with Message.Encryption
+	// set. Messages that were not encrypted are delivered as they are.
+	KeyReader CryptoKeyReader
 }
 
 // withDefaults returns a copy of o with the client-side defaults filled in.

@@ -58,6 +58,7 @@ type Producer struct {
 	dead     chan struct{}
 	deadOnce sync.Once
 
+	crypto   *producerCrypto // client-side encryption; nil without ProducerOptions.Encryption
 	stats    prodCounters
 	obsMu    sync.Mutex               // guards observed
 	observed map[uint64]*observedSend // the Observer's sends awaiting Sent, by context id
@@ -77,7 +78,14 @@ func (c *Client) NewProducer(ctx context.Context, topic string, opts *ProducerOp
 	if err != nil {
 		return nil, err
 	}
+	var pc *producerCrypto
+	if o.Encryption != nil {
+		if pc, err = newProducerCrypto(&o); err != nil {
+			return nil, err
+		}
+	}
 	p := &Producer{
+		crypto:   pc,
 		client:   c,
 		opts:     o,
 		params:   q,
@@ -97,6 +105,9 @@ func (c *Client) NewProducer(ctx context.Context, topic string, opts *ProducerOp
 		return nil, err
 	}
 	p.sock = p.l.current()
+	if pc != nil {
+		pc.adopt()
+	}
 	return p, nil
 }
 
@@ -164,16 +175,18 @@ func (p *Producer) send(ctx context.Context, m Message, o *observedSend) *SendFu
 		return failedFuture(err)
 	}
 	defer p.sendLock.unlock()
+	p.maybeRotate(ctx)
 	e, err := p.admit(m, size, o)
 	if err != nil {
 		p.win.Release(size)
 		return failedFuture(err)
 	}
-	p.buf = appendSendFrame(p.buf[:0], &m, e.ctxID)
 	// A write error means the socket is dead: the message stays pending and
 	// is sent again on the next connection. (A frame over the connection's
 	// write limit cannot happen: MaxFrameSize is bounded by it.)
-	_ = p.sock.write(p.buf)
+	if p.buf, err = p.appendFrame(p.buf[:0], &m, e.ctxID); err == nil {
+		_ = p.sock.write(p.buf)
+	}
 	return &e.SendFuture
 }
 
@@ -222,7 +235,7 @@ func (o *ProducerOptions) clientSendTimeout() time.Duration {
 
 // check validates m before anything is sent.
 func (p *Producer) check(m *Message) error {
-	if n := sendFrameSize(m); n > p.opts.MaxFrameSize {
+	if n := sendFrameSize(m) + p.encryptionOverhead(m); n > p.opts.MaxFrameSize {
 		return argErr("Message.Payload", strconv.Itoa(len(m.Payload))+" bytes",
 			"the frame would be "+strconv.Itoa(n)+" bytes after base64 and JSON, over the server's limit of "+
 				strconv.Itoa(p.opts.MaxFrameSize)+" (ProducerOptions.MaxFrameSize; about 3/4 of it is usable payload)")
@@ -354,7 +367,11 @@ func (p *Producer) complete(e *pendingSend, id MessageID, err error) bool {
 
 // endpoint implementation, called by the link.
 
-func (p *Producer) query() url.Values { return cloneValues(p.params) }
+func (p *Producer) query() url.Values {
+	q := cloneValues(p.params)
+	p.encryptionQuery(q)
+	return q
+}
 
 func (p *Producer) onMessage(data []byte) {
 	ctxID, id, err, ok := decodeAck(data)
@@ -393,6 +410,9 @@ func (p *Producer) connected(s *sock) {
 	}
 	defer p.sendLock.unlock()
 	p.sock = s
+	if p.crypto != nil {
+		p.crypto.adopt()
+	}
 	p.resending.Store(s)
 	defer p.resending.Store(nil)
 	type entry struct {
@@ -410,7 +430,10 @@ func (p *Producer) connected(s *sock) {
 		if p.endErr() != nil { // Close, which closes s if it saw it in resending
 			return
 		}
-		p.buf = appendSendFrame(p.buf[:0], &f.msg, f.ctxID)
+		var err error
+		if p.buf, err = p.appendFrame(p.buf[:0], &f.msg, f.ctxID); err != nil {
+			continue // only a failing random source: the send times out
+		}
 		if s.write(p.buf) != nil {
 			return // lost again; the next connection resends
 		}

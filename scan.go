@@ -31,6 +31,7 @@ const (
 	fProperties = iota - 1
 	fRedelivery
 	fEndOfTopic
+	fEncryption // its raw value, parsed by parseEncryptionContext
 )
 
 // frameFields holds what scanFrame found. inbound selects the key set:
@@ -42,6 +43,7 @@ type frameFields struct {
 	props      map[string]string
 	redelivery int
 	eot        bool
+	encCtx     []byte
 }
 
 type (
@@ -73,8 +75,10 @@ func (f *frameFields) keyIndex(k []byte) int {
 			return fRedelivery
 		case "endOfTopic":
 			return fEndOfTopic
+		case "encryptionContext":
+			return fEncryption
 		}
-		names = []string{"messageId", "payload", "publishTime", "eventTime", "key", "properties", "redeliveryCount", "endOfTopic"}
+		names = []string{"messageId", "payload", "publishTime", "eventTime", "key", "properties", "redeliveryCount", "endOfTopic", "encryptionContext"}
 	} else {
 		switch string(k) {
 		case "result":
@@ -136,6 +140,10 @@ func scanFrame(data []byte, f *frameFields) bool {
 			f.redelivery, i, ok = scanInt(data, i)
 		case k == fEndOfTopic:
 			f.eot, i, ok = scanBool(data, i)
+		case k == fEncryption:
+			start := i
+			i, ok = skipValue(data, i, 0)
+			f.encCtx = data[start:i]
 		}
 		if !ok {
 			return false

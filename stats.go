@@ -37,6 +37,10 @@ type ConsumerStats struct {
 	// Acked and Nacked count the calls of Message.Ack and Message.Nack that
 	// returned nil.
 	Acked, Nacked int64
+	// CryptoFailed counts the messages a consumer with a KeyReader could
+	// not decrypt (whatever its CryptoFailureAction), Discarded those of
+	// them it acknowledged and dropped (CryptoDiscard).
+	CryptoFailed, Discarded int64
 	ConnStats
 }
 
@@ -91,6 +95,7 @@ func (c *connCounters) snapshot() ConnStats {
 // inCounters are the inbound counters of a Consumer or Reader.
 type inCounters struct {
 	received, receivedBytes, redelivered, acked, nacked atomic.Int64
+	cryptoFailed, discarded                             atomic.Int64
 }
 
 // prodCounters are a Producer's counters.
@@ -117,6 +122,7 @@ func (c *Consumer) Stats() ConsumerStats {
 		Received: st.received.Load(), ReceivedBytes: st.receivedBytes.Load(),
 		Redelivered: st.redelivered.Load(),
 		Acked:       st.acked.Load(), Nacked: st.nacked.Load(),
+		CryptoFailed: st.cryptoFailed.Load(), Discarded: st.discarded.Load(),
 		ConnStats: c.l.conn.snapshot(),
 	}
 }

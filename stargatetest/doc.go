@@ -106,7 +106,14 @@
 //     priorityLevel does not rank Shared consumers.
 //   - Acks are applied at once (the Java client groups them for ~100 ms).
 //     The per-socket id cache never expires (the real one: 1 hour).
-//   - Not modelled: schemas, compression, encryption and encryptionContext,
+//   - Client-side end-to-end encryption (PIP-290) is carried through: a
+//     producer's JSON encryptionKeys and each send's encryptionParam,
+//     compressionType and uncompressedMessageSize are stored and come back
+//     as encryptionContext to consumers with cryptoFailureAction=CONSUME
+//     (DISCARD drops encrypted messages, FAIL withholds them, as the proxy
+//     without keys does; readers get no encryptionContext). The server
+//     never decrypts.
+//   - Not modelled: schemas, compression, server-side encryption,
 //     chunking, deduplication and sequence ids, replication, non-persistent
 //     semantics (non-persistent topics behave like persistent ones),
 //     retention, TTL and backlog quotas, producer back-pressure and send

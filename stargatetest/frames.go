@@ -97,6 +97,8 @@ func (f *producerFrame) decode(data []byte) error {
 	return decodeFields(data, map[string]any{
 		"payload": &f.Payload, "properties": &f.Properties, "context": &f.Context, "key": &f.Key,
 		"eventTime": &f.EventTime, "deliverAt": &f.DeliverAt, "deliverAfterMs": &f.DeliverAfterMs,
+		"encryptionParam": &f.EncryptionParam, "compressionType": &f.CompressionType,
+		"uncompressedMessageSize": &f.UncompressedMessageSize,
 	})
 }
 
@@ -115,6 +117,10 @@ type producerFrame struct {
 	EventTime      jstring            `json:"eventTime"`
 	DeliverAt      jlong              `json:"deliverAt"`
 	DeliverAfterMs jlong              `json:"deliverAfterMs"`
+	// client-side encryption (§9)
+	EncryptionParam         jstring `json:"encryptionParam"`
+	CompressionType         jstring `json:"compressionType"`
+	UncompressedMessageSize jlong   `json:"uncompressedMessageSize"`
 }
 
 // producerAck is WS/data/ProducerAck (§3.2), fields in Java order.
@@ -136,6 +142,9 @@ type consumerMessage struct {
 	RedeliveryCount int               `json:"redeliveryCount"`
 	EventTime       string            `json:"eventTime,omitempty"`
 	Key             *string           `json:"key,omitempty"`
+	// EncryptionContext is written after key, as Jackson does for Pulsar
+	// 4.0.8's ConsumerMessage (field order).
+	EncryptionContext *encryptionContext `json:"encryptionContext,omitempty"`
 }
 
 // consumerCommand is WS/data/ConsumerCommand (§3.6).
@@ -201,12 +210,13 @@ func isBase64Char(c byte) bool {
 
 func renderMessage(e *entry, id string, redeliveries int, reader bool) consumerMessage {
 	m := consumerMessage{
-		MessageID:       id,
-		Payload:         base64.StdEncoding.EncodeToString(e.payload),
-		Properties:      e.props,
-		PublishTime:     javaTime(e.publishTime),
-		RedeliveryCount: redeliveries,
-		Key:             e.key,
+		MessageID:         id,
+		Payload:           base64.StdEncoding.EncodeToString(e.payload),
+		Properties:        e.props,
+		PublishTime:       javaTime(e.publishTime),
+		RedeliveryCount:   redeliveries,
+		Key:               e.key,
+		EncryptionContext: renderEncryption(e, reader),
 	}
 	if reader {
 		m.RedeliveryCount = 0

@@ -75,6 +75,7 @@ type producerParams struct {
 	hashing      string // JavaStringHash or Murmur3_32Hash
 	sendTimeout  time.Duration
 	initialSeqID int64
+	clientKeys   map[string]encKey // client-side encryption's keys (§9); nil without
 }
 
 func parseProducerParams(q query) (producerParams, *httpError) {
@@ -126,6 +127,9 @@ func parseProducerParams(q query) (producerParams, *httpError) {
 	if p.initialSeqID, err = q.int("initialSequenceId", -1, 64); err != nil {
 		return p, err
 	}
+	if p.clientKeys = parseClientKeys(q); p.clientKeys != nil {
+		p.batching = false // the proxy turns its batching off in this mode
+	}
 	return p, nil
 }
 
@@ -150,6 +154,7 @@ type consumerParams struct {
 	maxRedeliver  int // 0 = no DLQ
 	deadLetter    string
 	pull          bool
+	crypto        string   // cryptoFailureAction: FAIL (default), DISCARD or CONSUME
 	topics        []string // v3
 	topicsPattern string   // v3
 }
@@ -208,6 +213,7 @@ func parseConsumerParams(q query) (consumerParams, *httpError) {
 		return p, err
 	}
 	p.pull = q.bool("pullMode")
+	p.crypto = cryptoAction(q)
 	return p, nil
 }
 

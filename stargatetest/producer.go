@@ -117,6 +117,9 @@ func (s *Server) onProducerFrame(pr *producer, data []byte) {
 	}
 	ctx := f.Context.ptr()
 	m, errMsg := buildMessage(f)
+	if errMsg == "" {
+		errMsg = applyEncryption(&m, f, pr.p.clientKeys)
+	}
 	if errMsg != "" {
 		pr.sess.send(producerAck{Result: "send-error:7", ErrorMsg: errMsg, Context: ctx})
 		return

@@ -26,6 +26,7 @@ func (s *Server) serveReader(w http.ResponseWriter, r *http.Request, q query) *h
 		p.queueSize = int(min(n, 1000))
 	}
 	p.name, _ = q.get("readerName")
+	p.crypto = cryptoAction(q)
 	if e := s.authorize(role, path.topic, ActionConsume); e != nil {
 		return e
 	}

@@ -292,10 +292,17 @@ func (s *Server) deliverLocked(sub *subscription, c *consumer, pos int) {
 	if sub.sharedLike() {
 		count = sub.redeliveries[pos]
 	}
+	if e.enc != nil && c.p.crypto == "DISCARD" {
+		sub.ack(pos) // the proxy's consumer cannot decrypt and drops it
+		return
+	}
 	if sub.reader {
 		sub.ack(pos) // a reader's non-durable cursor just moves on
 	} else {
 		sub.pending[pos] = pendingAck{c: c, seq: seq}
+	}
+	if e.enc != nil && c.p.crypto == "FAIL" {
+		return // withheld: unacknowledged, back after a reconnect or an ack timeout
 	}
 	id := e.id
 	if c.viaParent[sub] {

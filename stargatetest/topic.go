@@ -16,6 +16,7 @@ type entry struct {
 	eventTime   int64 // epoch ms; 0 = not set
 	publishTime time.Time
 	deliverAt   time.Time // zero = immediate
+	enc         *encInfo  // client-side encryption; nil for plain messages
 }
 
 // topic is a non-partitioned topic or one partition of a partitioned one.
@@ -39,6 +40,7 @@ type message struct {
 	key       *string
 	eventTime int64
 	deliverAt time.Time
+	enc       *encInfo
 }
 
 // newTopicLocked creates a topic with a fresh ledger id.
@@ -100,7 +102,7 @@ func (s *Server) storeLocked(t *topic, msgs []message, batched bool) []messageID
 		}
 		t.msgs = append(t.msgs, &entry{
 			id: id, payload: m.payload, props: m.props, key: m.key,
-			eventTime: m.eventTime, publishTime: pub, deliverAt: m.deliverAt,
+			eventTime: m.eventTime, publishTime: pub, deliverAt: m.deliverAt, enc: m.enc,
 		})
 		ids = append(ids, id)
 	}
