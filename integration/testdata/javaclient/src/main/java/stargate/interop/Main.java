@@ -35,6 +35,7 @@ import org.apache.pulsar.client.api.TypedMessageBuilder;
  *         [--compression NONE|LZ4|ZLIB|ZSTD|SNAPPY] [--batching true|false] --input FILE.jsonl
  * consume --url U --topic T --subscription S --count N --private-key NAME[@V]=PEM...
  *         [--crypto-failure FAIL|DISCARD|CONSUME] [--timeout-seconds 60] [--linger-millis 0]
+ * serve --url U      (then one JSON array of arguments per stdin line; see serve)
  * </pre>
  *
  * Input lines are {"payload": base64, "key": s, "properties": {..}, "eventTime": millis}; produce
@@ -46,27 +47,76 @@ public final class Main {
   private static final Gson GSON = new com.google.gson.GsonBuilder().disableHtmlEscaping().serializeNulls().create();
 
   public static void main(String[] args) throws Exception {
-    if (args.length == 0) {
-      usage("no subcommand");
-    }
-    Flags f = Flags.parse(args, 1);
-    PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-    try (PulsarClient client =
-        PulsarClient.builder()
-            .serviceUrl(f.one("url"))
-            .operationTimeout(60, TimeUnit.SECONDS)
-            .build()) {
-      switch (args[0]) {
-        case "produce" -> produce(client, f, out);
-        case "consume" -> System.exit(consume(client, f, out));
-        default -> usage("unknown subcommand " + args[0]);
+    int code;
+    try {
+      if (args.length == 0) {
+        throw new IllegalArgumentException("no subcommand");
       }
+      Flags f = Flags.parse(args, 1);
+      PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+      try (PulsarClient client = newClient(f.one("url"))) {
+        code = args[0].equals("serve") ? serve(client, out) : command(client, args, out);
+      }
+    } catch (IllegalArgumentException e) {
+      System.err.println("javaclient: " + e.getMessage() + " (see Main.java for the flags)");
+      code = 2;
     }
+    System.exit(code);
+  }
+
+  private static PulsarClient newClient(String url) throws Exception {
+    return PulsarClient.builder().serviceUrl(url).operationTimeout(60, TimeUnit.SECONDS).build();
+  }
+
+  private static int command(PulsarClient client, String[] args, PrintStream out) throws Exception {
+    Flags f = Flags.parse(args, 1);
+    return switch (args[0]) {
+      case "produce" -> {
+        produce(client, f, out);
+        yield 0;
+      }
+      case "consume" -> consume(client, f, out);
+      default -> throw new IllegalArgumentException("unknown subcommand " + args[0]);
+    };
+  }
+
+  /**
+   * serve runs commands from stdin, one JSON array of arguments a line (the --url of the
+   * commands is that of serve), sparing the tests a JVM start per command. It writes each output
+   * line prefixed with "OUT " and then "END {"exit": code, "error": text}".
+   */
+  private static int serve(PulsarClient client, PrintStream out) throws Exception {
+    BufferedReader in =
+        new BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8));
+    for (String line; (line = in.readLine()) != null; ) {
+      java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+      PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8);
+      int code;
+      String err = "";
+      try {
+        code = command(client, GSON.fromJson(line, String[].class), ps);
+      } catch (Throwable e) {
+        code = 1;
+        java.io.StringWriter sw = new java.io.StringWriter();
+        e.printStackTrace(new java.io.PrintWriter(sw));
+        err = sw.toString();
+      }
+      ps.flush();
+      for (String l : buf.toString(StandardCharsets.UTF_8).split("\n")) {
+        if (!l.isEmpty()) {
+          out.println("OUT " + l);
+        }
+      }
+      Map<String, Object> end = new LinkedHashMap<>();
+      end.put("exit", code);
+      end.put("error", err);
+      out.println("END " + GSON.toJson(end));
+    }
+    return 0;
   }
 
   private static void usage(String why) {
-    System.err.println("javaclient: " + why + " (see Main.java for the flags)");
-    System.exit(2);
+    throw new IllegalArgumentException(why);
   }
 
   private static void produce(PulsarClient client, Flags f, PrintStream out) throws Exception {
