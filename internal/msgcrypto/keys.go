@@ -46,13 +46,12 @@ func ParsePublicKey(pemBytes []byte) (crypto.PublicKey, error) {
 }
 
 // ParsePrivateKey parses a PEM private key as MessageCryptoBc.loadPrivateKey
-// does: an "RSA PRIVATE KEY" (PKCS #1, `openssl genrsa` of OpenSSL 1.x) or
-// an "EC PRIVATE KEY" (SEC 1, `openssl ecparam -genkey`), optionally
-// preceded by an "EC PARAMETERS" block whose curve then applies to the key.
-// It also accepts a "PRIVATE KEY" (PKCS #8, what `openssl genrsa` of OpenSSL
-// 3 writes), which the Java client does not. It returns an *rsa.PrivateKey
-// or an *ecdh.PrivateKey; encrypted keys, unsupported key types and curves
-// match ErrKeyFormat.
+// does (4.0.8): an "RSA PRIVATE KEY" (PKCS #1, `openssl genrsa` of OpenSSL
+// 1.x), an "EC PRIVATE KEY" (SEC 1, `openssl ecparam -genkey`) or a
+// "PRIVATE KEY" (PKCS #8, what `openssl genrsa` of OpenSSL 3 writes),
+// optionally preceded by an "EC PARAMETERS" block whose curve then applies
+// to the key. It returns an *rsa.PrivateKey or an *ecdh.PrivateKey;
+// encrypted keys, unsupported key types and curves match ErrKeyFormat.
 func ParsePrivateKey(pemBytes []byte) (crypto.PrivateKey, error) {
 	params, block, err := firstKeyBlock(pemBytes)
 	if err != nil {
@@ -176,8 +175,8 @@ func certificateSPKI(der []byte) ([]byte, error) {
 type ecPrivateKey struct {
 	Version    int
 	PrivateKey []byte
-	Params     asn1.RawValue  `asn1:"optional,explicit,tag:0"`
-	PublicKey  asn1.BitString `asn1:"optional,explicit,tag:1"`
+	Params     asn1.RawValue `asn1:"optional,tag:0"` // [0] EXPLICIT ECParameters: Bytes is the inner DER
+	PublicKey  asn1.RawValue `asn1:"optional,tag:1"` // [1] EXPLICIT BIT STRING, unused
 }
 
 // parseSEC1 parses an ECPrivateKey; params, if not nil, overrides the
@@ -193,10 +192,10 @@ func parseSEC1(der, params []byte) (*ecdh.PrivateKey, error) {
 	if k.Version != 1 {
 		return nil, fmt.Errorf("%w: EC private key version %d, want 1", ErrKeyFormat, k.Version)
 	}
-	if params == nil {
-		params = k.Params.FullBytes
+	if params == nil && len(k.Params.FullBytes) != 0 {
+		params = k.Params.Bytes
 	}
-	if params == nil {
+	if len(params) == 0 {
 		return nil, fmt.Errorf("%w: EC private key names no curve", ErrKeyFormat)
 	}
 	c, err := curveFromParams(params)
@@ -256,8 +255,14 @@ func parsePKCS8(der, params []byte) (crypto.PrivateKey, error) {
 func ecdhPub(k crypto.PublicKey) (*ecdh.PublicKey, bool, error) {
 	switch k := k.(type) {
 	case *ecdh.PublicKey:
+		if k == nil {
+			return nil, true, fmt.Errorf("%w: nil EC public key", ErrKeyFormat)
+		}
 		return k, true, nil
 	case *ecdsa.PublicKey:
+		if k == nil || k.Curve == nil {
+			return nil, true, fmt.Errorf("%w: nil EC public key", ErrKeyFormat)
+		}
 		p, err := k.ECDH()
 		if err != nil {
 			return nil, true, fmt.Errorf("%w: %v", ErrKeyFormat, err)
@@ -270,8 +275,14 @@ func ecdhPub(k crypto.PublicKey) (*ecdh.PublicKey, bool, error) {
 func ecdhPriv(k crypto.PrivateKey) (*ecdh.PrivateKey, bool, error) {
 	switch k := k.(type) {
 	case *ecdh.PrivateKey:
+		if k == nil {
+			return nil, true, fmt.Errorf("%w: nil EC private key", ErrKeyFormat)
+		}
 		return k, true, nil
 	case *ecdsa.PrivateKey:
+		if k == nil || k.Curve == nil {
+			return nil, true, fmt.Errorf("%w: nil EC private key", ErrKeyFormat)
+		}
 		p, err := k.ECDH()
 		if err != nil {
 			return nil, true, fmt.Errorf("%w: %v", ErrKeyFormat, err)

@@ -18,17 +18,8 @@ func readTestdata(t testing.TB, name string) []byte {
 	return b
 }
 
-// keyPairs are the key files in testdata: name → public, private.
-var keyPairs = []struct{ name, pub, priv string }{
-	{"rsa2048", "rsa_pub.pem", "rsa_priv.pem"},
-	{"rsa2048-pkcs1-pub-pkcs8-priv", "rsa_pub_pkcs1.pem", "rsa_priv_pkcs8.pem"},
-	{"ec-secp521r1-explicit", "ec521_pub.pem", "ec521_priv.pem"},
-	{"ec-secp521r1-explicit-pkcs8", "ec521_pub.pem", "ec521_priv_pkcs8.pem"},
-	{"ec-p256-named", "ec256_pub.pem", "ec256_priv.pem"},
-}
-
 func TestWrapUnwrapRoundTrip(t *testing.T) {
-	for _, kp := range keyPairs {
+	for _, kp := range readPairs(t) {
 		t.Run(kp.name, func(t *testing.T) {
 			pub, err := ParsePublicKey(readTestdata(t, kp.pub))
 			if err != nil {
