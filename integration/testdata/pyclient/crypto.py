@@ -64,7 +64,7 @@ def produce(client, a):
         crypto_key_reader=pulsar.CryptoKeyReader(a.public_key, a.private_key),
         compression_type=COMPRESSION[a.compression],
         batching_enabled=batching,
-        batching_max_publish_delay_ms=200,
+        batching_max_publish_delay_ms=60000,  # one batch: flush() sends it, not a timer
         block_if_queue_full=True,
         send_timeout_millis=60000,
     )
