@@ -151,21 +151,41 @@ func (a *Admin) CreateNamespace(ctx context.Context, namespace string, opts Name
 }
 
 // DeleteNamespace deletes "tenant/ns", which must hold no topics (delete
-// them first with DeleteTopic). A 409 is retried until ctx is done.
+// them first with DeleteTopic). A 409 or 5xx answer, or an attempt the broker
+// has not answered within 30 s, is retried until ctx is done.
 func (a *Admin) DeleteNamespace(ctx context.Context, namespace string) error {
-	return retryConflict(ctx, func() error { return a.c.DeleteNamespace(ctx, namespace, nil) })
+	return retryDelete(ctx, func(ctx context.Context) error { return a.c.DeleteNamespace(ctx, namespace, nil) })
 }
 
-// retryConflict calls del until it does not fail with 409 or ctx is done:
-// right after its topics (or namespaces) were deleted, the broker may
-// still answer "Cannot delete non empty bundle" or "The tenant still has
-// active namespaces" for a moment.
-func retryConflict(ctx context.Context, del func() error) error {
+// deleteAttempt bounds one attempt of retryDelete.
+const deleteAttempt = 30 * time.Second
+
+// retryDelete calls del until it succeeds, fails for good, or ctx is done.
+// Right after its topics (or namespaces) were deleted, the broker may still
+// answer "Cannot delete non empty bundle" (409) or "The tenant still has
+// active namespaces", or fail the deletion of the namespace's system topics
+// with a 500; on a loaded machine a deletion can also stall inside the broker
+// (seen once in CI: no answer for 100 s). Those are retried, each attempt
+// bounded by deleteAttempt. A 404 after an unanswered or failed attempt means
+// that attempt deleted it after all.
+func retryDelete(ctx context.Context, del func(context.Context) error) error {
+	retried := false
 	for {
-		err := del()
-		if !errors.Is(err, admin.ErrConflict) {
+		actx, cancel := context.WithTimeout(ctx, deleteAttempt)
+		err := del(actx)
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case retried && errors.Is(err, admin.ErrNotFound):
+			return nil
+		case ctx.Err() != nil:
+			return err
+		case errors.Is(err, admin.ErrConflict), errors.Is(err, admin.ErrServer), errors.Is(err, context.DeadlineExceeded):
+		default:
 			return err
 		}
+		retried = true
 		select {
 		case <-ctx.Done():
 			return err
@@ -174,10 +194,10 @@ func retryConflict(ctx context.Context, del func() error) error {
 	}
 }
 
-// DeleteTenant deletes a tenant, which must hold no namespaces. A 409 is
-// retried until ctx is done (the broker may list a namespace just deleted).
+// DeleteTenant deletes a tenant, which must hold no namespaces. It retries
+// like DeleteNamespace (the broker may list a namespace just deleted).
 func (a *Admin) DeleteTenant(ctx context.Context, tenant string) error {
-	return retryConflict(ctx, func() error { return a.c.DeleteTenant(ctx, tenant, nil) })
+	return retryDelete(ctx, func(ctx context.Context) error { return a.c.DeleteTenant(ctx, tenant, nil) })
 }
 
 // Tenants lists the tenant names.

@@ -30,7 +30,7 @@ func TestEscapeName(t *testing.T) {
 // topic name, subscription, tenant and namespace to the broker verbatim.
 func TestAdminNames(t *testing.T) {
 	b := dockertest.Require(t, dockertest.Plain)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	a := b.Admin()
 	tenant := "t=:." + dockertest.UniqueName(t)
@@ -63,6 +63,25 @@ func TestAdminNames(t *testing.T) {
 	}
 	if st, err := a.TopicStats(ctx, topic); err != nil || st.MsgInCounter != 1 {
 		t.Errorf("TopicStats = %+v, %v; want 1 message in", st, err)
+	}
+	// Close both sockets and wait until the broker has let go of the
+	// producer and consumer: a force-deleted topic with live clients has the
+	// proxy's own client reconnect to it while the namespace is deleted.
+	_ = cons.conn.NetConn().Close()
+	_ = prod.conn.NetConn().Close()
+	for {
+		st, err := a.TopicStats(ctx, topic)
+		if err != nil {
+			t.Fatalf("TopicStats while waiting for the clients to go: %v", err)
+		}
+		if len(st.Publishers) == 0 && len(st.Subscriptions[sub].Consumers) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the broker still lists the closed producer or consumer: %+v", st)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	if err := a.DeleteTopic(ctx, topic); err != nil {
 		t.Fatal(err)
