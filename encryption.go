@@ -23,8 +23,8 @@ import (
 // compressed with ProducerOptions.Compression (by the client: the server
 // sees only ciphertext) and encrypted with AES-GCM under a fresh IV. Any
 // Pulsar client with one of the private keys decrypts the messages: a
-// stargate Consumer with ConsumerOptions.KeyReader, Decrypt, or the Java,
-// C++ or Python clients.
+// stargate Consumer with ConsumerOptions.KeyReader, Decrypt, or the Java
+// client; the C++ and Python clients with RSA keys only (they have no ECIES).
 //
 // What the WebSocket API cannot do here: the server does not batch
 // encrypted messages (ProducerOptions.Batching with Encryption is an
